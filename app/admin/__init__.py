@@ -1,0 +1,1 @@
+"""Administration pages: users, currencies, market settings."""

@@ -1,0 +1,5 @@
+"""Pages of the admin feature."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, template_folder="templates")

@@ -1,0 +1,274 @@
+"""The API's plumbing: bearer authentication, schema-driven parsing and output,
+idempotency, one transaction per request, and the registry the OpenAPI
+document is generated from.
+
+Every API view is declared with `@endpoint(...)`. The view receives parsed
+`body` / `args`, calls a service, and returns a model (or a `Page`); the
+decorator dumps it with the response schema and commits once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from math import ceil
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.errors import ServiceError, error_body, json_error
+from app.extensions import db, login_manager
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+def paginate(statement, page: int, per_page: int) -> Page:
+    """Run `statement` (a select of one entity) one page at a time."""
+    total = db.session.execute(
+        db.select(db.func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    items = db.session.execute(
+        statement.limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+    return Page(list(items), page, per_page, total)
+
+
+class PageArgs(Schema):
+    """Query arguments every list endpoint accepts."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+@dataclass
+class EndpointDoc:
+    rule: str
+    method: str
+    name: str
+    summary: str
+    description: str
+    tag: str
+    roles: tuple | str
+    body: Schema | None
+    query: Schema | None
+    response: Schema | None
+    status: int
+    paged: bool
+    idempotent: bool
+    extra_responses: dict = field(default_factory=dict)
+
+
+REGISTRY: list[EndpointDoc] = []
+
+
+class ApiAbort(Exception):
+    def __init__(self, status: int, message: str, errors: dict | None = None, **extra):
+        super().__init__(message)
+        self.response = json_error(status, message, errors=errors, **extra)
+
+
+@bp.before_request
+def authenticate_bearer() -> None:
+    """The API ignores session cookies: only `Authorization: Bearer …` counts."""
+    from app.auth.tokens import resolve_token
+
+    g._login_user = login_manager.anonymous_user()
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return json_error(401, "Authorization header must be 'Bearer <token>'.")
+    user = resolve_token(raw.strip())
+    if user is None:
+        db.session.rollback()
+        return json_error(401, "The token is invalid, expired or revoked.")
+    g._login_user = user
+    return None
+
+
+def parse_json_body(schema: Schema, *, partial: bool = False) -> dict:
+    if not request.data:
+        raise ApiAbort(400, "A JSON object is required in the request body.")
+    data = request.get_json(silent=True, force=True)
+    if data is None and request.data.strip() != b"null":
+        raise ApiAbort(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiAbort(422, "The request body must be a JSON object.",
+                       errors={"_schema": ["Expected a JSON object."]})
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise ApiAbort(422, "The request has invalid fields.",
+                       errors=_flatten(exc.messages)) from exc
+
+
+def parse_query(schema: Schema) -> dict:
+    try:
+        return schema.load(request.args.to_dict(flat=True))
+    except ValidationError as exc:
+        raise ApiAbort(422, "The query has invalid parameters.",
+                       errors=_flatten(exc.messages)) from exc
+
+
+def _flatten(messages: Any) -> dict:
+    if isinstance(messages, dict):
+        return messages
+    return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+
+
+def _check_access(roles) -> None:
+    if roles == PUBLIC:
+        return
+    if not current_user.is_authenticated:
+        raise ApiAbort(401, "Authentication required: send 'Authorization: Bearer <token>'.")
+    if roles != AUTHENTICATED and current_user.role not in roles:
+        raise ApiAbort(403, "Your role may not do this.")
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > 200:
+        raise ApiAbort(400, "Idempotency-Key must be 1 to 200 characters.")
+    return key
+
+
+def _replay(key: str) -> Response | None:
+    from app.proposals.models import IdempotencyRecord
+
+    record = db.session.execute(
+        db.select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == current_user.id, IdempotencyRecord.key == key
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.method != request.method or record.path != request.path:
+        raise ApiAbort(422, "This Idempotency-Key was already used for a different request.",
+                       errors={"Idempotency-Key": ["Already used for another request."]})
+    response = jsonify(record.body)
+    response.status_code = record.status_code
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _store(key: str, status: int, body: Any) -> None:
+    from app.proposals.models import IdempotencyRecord
+
+    db.session.add(IdempotencyRecord(
+        user_id=current_user.id, key=key, method=request.method, path=request.path,
+        status_code=status, body=body,
+    ))
+
+
+def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICATED,
+             body: Schema | None = None, query: Schema | None = None,
+             response: Schema | None = None, status: int = 200, summary: str = "",
+             tag: str = "", paged: bool = False, idempotent: bool | None = None,
+             responses: dict | None = None) -> Callable:
+    """Declare an API view; see the module docstring."""
+    if idempotent is None:
+        idempotent = method in ("POST", "PATCH")
+
+    def decorator(fn: Callable) -> Callable:
+        @wraps(fn)
+        def view(**kwargs):
+            try:
+                _check_access(roles)
+                key = _idempotency_key() if idempotent else None
+                if key and current_user.is_authenticated:
+                    replayed = _replay(key)
+                    if replayed is not None:
+                        db.session.rollback()
+                        return replayed
+                if body is not None:
+                    kwargs["body"] = parse_json_body(body, partial=method == "PATCH")
+                if query is not None:
+                    kwargs["args"] = parse_query(query)
+                result = fn(**kwargs)
+                if isinstance(result, Response):
+                    db.session.commit()
+                    return result
+                code = status
+                if isinstance(result, tuple):
+                    result, code = result
+                payload = _dump(result, response, paged)
+                if key and current_user.is_authenticated:
+                    _store(key, code, payload)
+                db.session.commit()
+            except ApiAbort as exc:
+                db.session.rollback()
+                return exc.response
+            except ValidationError as exc:
+                db.session.rollback()
+                return json_error(422, "The request has invalid fields.",
+                                  errors=_flatten(exc.messages))
+            except ServiceError:
+                raise
+            except IntegrityError:
+                db.session.rollback()
+                return json_error(409, "The change conflicts with the current data; "
+                                       "reload and try again.")
+            except OperationalError as exc:
+                db.session.rollback()
+                if "lock" in str(exc).lower() or "serializ" in str(exc).lower():
+                    return json_error(409, "The resource is busy; try again.")
+                raise
+            out = jsonify(payload)
+            out.status_code = code
+            return out
+
+        bp.add_url_rule(rule, endpoint=f"{fn.__module__.rsplit('.', 1)[-1]}_{fn.__name__}",
+                        view_func=view, methods=[method])
+        REGISTRY.append(EndpointDoc(
+            rule=rule, method=method, name=fn.__name__,
+            summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
+            description=(fn.__doc__ or "").strip(), tag=tag, roles=roles, body=body,
+            query=query, response=response, status=status, paged=paged, idempotent=idempotent,
+            extra_responses=responses or {},
+        ))
+        return view
+
+    return decorator
+
+
+def _dump(result: Any, schema: Schema | None, paged: bool) -> Any:
+    if paged:
+        assert isinstance(result, Page)
+        items = schema.dump(result.items, many=True) if schema else result.items
+        return {"items": items, "page": result.page, "per_page": result.per_page,
+                "total": result.total, "pages": result.pages}
+    if schema is None:
+        return result
+    return schema.dump(result)
+
+
+def openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", rule)
+
+
+ERROR_SHAPE = error_body  # re-exported for docs and tests

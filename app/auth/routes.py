@@ -1,0 +1,5 @@
+"""Pages of the auth feature."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, template_folder="templates")

@@ -1,0 +1,55 @@
+"""API bearer tokens: issued once in clear, stored as SHA-256, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from app.auth.models import ApiToken, User
+from app.common import utcnow
+from app.extensions import db
+
+TOKEN_PREFIX = "cc_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User, name: str = "api", days: int | None = 90) -> tuple[ApiToken, str]:
+    """Create a token for `user`; returns the row and the clear token (shown once)."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name,
+        token_hash=hash_token(raw),
+        prefix=raw[: len(TOKEN_PREFIX) + 6],
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def resolve_token(raw: str) -> User | None:
+    """The enabled user a live token belongs to, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.execute(
+        db.select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+    ).scalar_one_or_none()
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if not token.user.enabled:
+        return None
+    token.last_used_at = now
+    return token.user
+
+
+def revoke_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()

@@ -1,0 +1,1 @@
+"""The append-only ledger of trust and the figures drawn from it."""

@@ -1,0 +1,3 @@
+"""Command-line commands of the ledger feature (registered via COMMANDS)."""
+
+COMMANDS: list = []

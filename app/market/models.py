@@ -1,0 +1,214 @@
+"""The market: organisations, currencies, listings (offers and needs) and settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common import TimestampMixin
+from app.extensions import db
+
+
+class Sector:
+    ACUTE_TRUST = "acute_trust"
+    COMMUNITY_TRUST = "community_trust"
+    MENTAL_HEALTH_TRUST = "mental_health_trust"
+    PRIMARY_CARE_NETWORK = "primary_care_network"
+    COUNTY_COUNCIL = "county_council"
+    DISTRICT_COUNCIL = "district_council"
+    HOUSING_ASSOCIATION = "housing_association"
+    HOSPICE = "hospice"
+    VOLUNTARY = "voluntary"
+    COLLEGE = "college"
+    OTHER = "other"
+    LABELS = {
+        ACUTE_TRUST: "Acute NHS trust",
+        COMMUNITY_TRUST: "Community NHS trust",
+        MENTAL_HEALTH_TRUST: "Mental-health NHS trust",
+        PRIMARY_CARE_NETWORK: "Primary care network",
+        COUNTY_COUNCIL: "County council",
+        DISTRICT_COUNCIL: "District council",
+        HOUSING_ASSOCIATION: "Housing association",
+        HOSPICE: "Hospice",
+        VOLUNTARY: "Voluntary and community group",
+        COLLEGE: "Further-education college",
+        OTHER: "Other",
+    }
+    ALL = tuple(LABELS)
+
+
+class ListingKind:
+    OFFER = "offer"
+    NEED = "need"
+    ALL = (OFFER, NEED)
+
+
+class ListingStatus:
+    OPEN = "open"
+    FULFILLED = "fulfilled"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    ALL = (OPEN, FULFILLED, WITHDRAWN, EXPIRED)
+
+
+organisation_exclusions = Table(
+    "organisation_exclusions",
+    db.metadata,
+    Column("organisation_id", ForeignKey("organisations.id"), primary_key=True),
+    Column("excluded_id", ForeignKey("organisations.id"), primary_key=True),
+)
+
+
+class Organisation(TimestampMixin, db.Model):
+    """A partner organisation. `areas` is a list of area codes it serves.
+
+    Contact email/phone and internal notes are private: only the
+    organisation's own members, coordinators, auditors and admins see them.
+    """
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True, nullable=False)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    sector: Mapped[str] = mapped_column(String(40), nullable=False, default=Sector.OTHER)
+    areas: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    contact_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    internal_notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    users = relationship("User", back_populates="organisation")
+    listings = relationship("Listing", back_populates="organisation")
+    excluded = relationship(
+        "Organisation",
+        secondary=organisation_exclusions,
+        primaryjoin=id == organisation_exclusions.c.organisation_id,
+        secondaryjoin=id == organisation_exclusions.c.excluded_id,
+        order_by="Organisation.name",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"
+
+
+class Currency(TimestampMixin, db.Model):
+    """A shared currency. Its value applies when a proposal is made; legs copy it."""
+
+    __tablename__ = "currencies"
+    __table_args__ = (CheckConstraint("value_per_unit > 0", name="value_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    unit: Mapped[str] = mapped_column(String(40), nullable=False)
+    value_per_unit: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    active: Mapped[bool] = mapped_column(default=True, nullable=False)
+    categories: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+
+    def __repr__(self) -> str:
+        return f"<Currency {self.code}>"
+
+
+class Listing(TimestampMixin, db.Model):
+    """An offer or a need.
+
+    Invariants (checked by the database): 0 <= reserved <= remaining <= quantity;
+    min_quantity, when set, is within 1..quantity. `reserved` is what approved
+    proposals hold; what a new proposal may use is remaining - reserved.
+    """
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('offer', 'need')", name="kind_valid"),
+        CheckConstraint(
+            "status IN ('open', 'fulfilled', 'withdrawn', 'expired')", name="status_valid"
+        ),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_range"),
+        CheckConstraint("reserved >= 0 AND reserved <= remaining", name="reserved_range"),
+        CheckConstraint(
+            "min_quantity IS NULL OR (min_quantity >= 1 AND min_quantity <= quantity)",
+            name="min_quantity_range",
+        ),
+        CheckConstraint(
+            "available_until IS NULL OR available_from IS NULL "
+            "OR available_until >= available_from",
+            name="window_ordered",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    currency_id: Mapped[int] = mapped_column(ForeignKey("currencies.id"), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(140), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    quantity: Mapped[int] = mapped_column(nullable=False)
+    min_quantity: Mapped[int | None]
+    remaining: Mapped[int] = mapped_column(nullable=False)
+    reserved: Mapped[int] = mapped_column(nullable=False, default=0)
+    areas: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    remote: Mapped[bool] = mapped_column(nullable=False, default=False)
+    available_from: Mapped[date | None]
+    available_until: Mapped[date | None]
+    is_gift: Mapped[bool] = mapped_column(nullable=False, default=False)
+    status: Mapped[str] = mapped_column(
+        String(12), nullable=False, default=ListingStatus.OPEN, index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation = relationship("Organisation", back_populates="listings")
+    currency = relationship("Currency")
+    created_by = relationship("User")
+
+    @property
+    def available(self) -> int:
+        """Units a new proposal may still use."""
+        return self.remaining - self.reserved
+
+    def __repr__(self) -> str:
+        return f"<Listing {self.id} {self.kind} {self.title!r}>"
+
+
+class MarketSettings(db.Model):
+    """The market's matching and lifecycle settings: a single row, id 1."""
+
+    __tablename__ = "market_settings"
+    __table_args__ = (
+        CheckConstraint("max_cycle BETWEEN 2 AND 6", name="max_cycle_range"),
+        CheckConstraint("max_chain BETWEEN 0 AND 10", name="max_chain_range"),
+        CheckConstraint(
+            "fairness_threshold >= 0 AND fairness_threshold <= 1", name="fairness_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    max_cycle: Mapped[int] = mapped_column(nullable=False, default=3)
+    max_chain: Mapped[int] = mapped_column(nullable=False, default=3)
+    fairness_threshold: Mapped[Decimal] = mapped_column(
+        Numeric(4, 3), nullable=False, default=Decimal("0.5")
+    )
+    objective: Mapped[str] = mapped_column(String(20), nullable=False, default="lexicographic")
+    weights: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    time_limit_seconds: Mapped[int] = mapped_column(nullable=False, default=30)
+    acceptance_days: Mapped[int] = mapped_column(nullable=False, default=14)
+    delivery_days: Mapped[int] = mapped_column(nullable=False, default=60)
+
+    @classmethod
+    def current(cls) -> MarketSettings:
+        """The settings row, created with defaults when missing (not committed)."""
+        settings = db.session.get(cls, 1)
+        if settings is None:
+            settings = cls(id=1, weights={})
+            db.session.add(settings)
+            db.session.flush()
+        return settings

@@ -1,0 +1,35 @@
+"""Every model, in one import: used by create_app, Alembic and the tests."""
+
+from app.auth.models import ApiToken, LoginAttempt, Role, User
+from app.ledger.models import EntryKind, LedgerEntry
+from app.market.models import (
+    Currency,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    MarketSettings,
+    Organisation,
+    Sector,
+    organisation_exclusions,
+)
+from app.proposals.models import (
+    ExchangeKind,
+    IdempotencyRecord,
+    MatchingRun,
+    Notification,
+    Proposal,
+    ProposalLeg,
+    ProposalParticipant,
+    ProposalStatus,
+    ProposalTransition,
+    Response,
+    RunStatus,
+)
+
+__all__ = [
+    "ApiToken", "Currency", "EntryKind", "ExchangeKind", "IdempotencyRecord", "LedgerEntry",
+    "Listing", "ListingKind", "ListingStatus", "LoginAttempt", "MarketSettings", "MatchingRun",
+    "Notification", "Organisation", "Proposal", "ProposalLeg", "ProposalParticipant",
+    "ProposalStatus", "ProposalTransition", "Response", "Role", "RunStatus", "Sector", "User",
+    "organisation_exclusions",
+]

@@ -1,0 +1,3 @@
+"""Command-line commands of the proposals feature (registered via COMMANDS)."""
+
+COMMANDS: list = []

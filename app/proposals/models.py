@@ -1,0 +1,240 @@
+"""Matching runs, proposals, their legs and participants, the audit trail,
+notifications and idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common import TimestampMixin, utcnow
+from app.extensions import db
+
+
+class RunStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ALL = (QUEUED, RUNNING, COMPLETED, FAILED)
+
+
+class ProposalStatus:
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    AGREED = "agreed"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    ALL = (
+        PROPOSED, APPROVED, AGREED, COMPLETED, REJECTED, DECLINED, CANCELLED, EXPIRED, SUPERSEDED,
+    )
+    OPEN = (PROPOSED, APPROVED, AGREED)
+    FINAL = (COMPLETED, REJECTED, DECLINED, CANCELLED, EXPIRED, SUPERSEDED)
+    # Statuses in which the proposal holds reservations on its listings.
+    RESERVING = (APPROVED, AGREED)
+
+
+class ExchangeKind:
+    CYCLE = "cycle"
+    CHAIN = "chain"
+    ALL = (CYCLE, CHAIN)
+
+
+class Response:
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ALL = (PENDING, ACCEPTED, DECLINED)
+
+
+class MatchingRun(db.Model):
+    """One run of the matcher: who, when, settings, a copy of the engine input
+    (so an auditor can replay it) and the engine's statistics."""
+
+    __tablename__ = "matching_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=RunStatus.QUEUED)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_by_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    settings: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    market_input: Mapped[dict | None] = mapped_column(JSON)
+    stats: Mapped[dict | None] = mapped_column(JSON)
+    optimal: Mapped[bool | None]
+    objective: Mapped[float | None]
+    bound: Mapped[float | None]
+    progress: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    started_by = relationship("User")
+    proposals = relationship("Proposal", back_populates="run", order_by="Proposal.id")
+
+
+class Proposal(TimestampMixin, db.Model):
+    """A proposed exchange (cycle or chain) and where it is in its lifecycle.
+
+    `signature` is the canonical sorted set of (offer, need) pairs: an exchange
+    a participant declined is never proposed again with the same signature.
+    """
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint(f"status IN {ProposalStatus.ALL!r}", name="status_valid"),
+        CheckConstraint("kind IN ('cycle', 'chain')", name="kind_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("matching_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    status: Mapped[str] = mapped_column(
+        String(12), nullable=False, default=ProposalStatus.PROPOSED, index=True
+    )
+    signature: Mapped[str] = mapped_column(String(2000), nullable=False, index=True)
+    weight: Mapped[float] = mapped_column(nullable=False, default=0.0)
+    fairness: Mapped[float | None]
+    expected_completion: Mapped[float | None]
+    explanation: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accept_by: Mapped[datetime | None]
+    deliver_by: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    status_reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    run = relationship("MatchingRun", back_populates="proposals")
+    approved_by = relationship("User")
+    legs = relationship(
+        "ProposalLeg", back_populates="proposal", order_by="ProposalLeg.position",
+        cascade="all, delete-orphan",
+    )
+    participants = relationship(
+        "ProposalParticipant", back_populates="proposal",
+        order_by="ProposalParticipant.position", cascade="all, delete-orphan",
+    )
+    transitions = relationship(
+        "ProposalTransition", back_populates="proposal", order_by="ProposalTransition.id"
+    )
+
+
+class ProposalParticipant(db.Model):
+    """An organisation taking part in a proposal and its free response."""
+
+    __tablename__ = "proposal_participants"
+    __table_args__ = (UniqueConstraint("proposal_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), nullable=False)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(nullable=False)
+    value_given: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=0)
+    value_received: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False, default=0)
+    response: Mapped[str] = mapped_column(String(10), nullable=False, default=Response.PENDING)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    responded_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    proposal = relationship("Proposal", back_populates="participants")
+    organisation = relationship("Organisation")
+    responded_by = relationship("User")
+
+
+class ProposalLeg(db.Model):
+    """One transfer: giver's offer meets receiver's need, at the value of the day."""
+
+    __tablename__ = "proposal_legs"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("proposal_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), nullable=False)
+    position: Mapped[int] = mapped_column(nullable=False)
+    giver_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    receiver_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), nullable=False, index=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), nullable=False, index=True)
+    currency_id: Mapped[int] = mapped_column(ForeignKey("currencies.id"), nullable=False)
+    quantity: Mapped[int] = mapped_column(nullable=False)
+    unit_value: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    proposal = relationship("Proposal", back_populates="legs")
+    giver = relationship("Organisation", foreign_keys=[giver_id])
+    receiver = relationship("Organisation", foreign_keys=[receiver_id])
+    offer = relationship("Listing", foreign_keys=[offer_id])
+    need = relationship("Listing", foreign_keys=[need_id])
+    currency = relationship("Currency")
+    confirmed_by = relationship("User")
+
+
+class ProposalTransition(db.Model):
+    """Audit trail: every state change of a proposal, who made it and why.
+
+    Rows are written once and never edited; the actor's name is copied so the
+    trail reads the same after an account is renamed.
+    """
+
+    __tablename__ = "proposal_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(20), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(120), nullable=False, default="system")
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    proposal = relationship("Proposal", back_populates="transitions")
+    actor = relationship("User")
+    organisation = relationship("Organisation")
+
+
+class Notification(db.Model):
+    """An in-app message for one user."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    message: Mapped[str] = mapped_column(String(500), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    read_at: Mapped[datetime | None]
+
+    user = relationship("User")
+    proposal = relationship("Proposal")
+
+
+class IdempotencyRecord(db.Model):
+    """The stored answer to a request sent with an Idempotency-Key header."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    method: Mapped[str] = mapped_column(String(10), nullable=False)
+    path: Mapped[str] = mapped_column(String(500), nullable=False)
+    status_code: Mapped[int] = mapped_column(nullable=False)
+    body: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

@@ -1,0 +1,51 @@
+"""Template globals and filters shared by every blueprint."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+
+def has_endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def nav_url(name: str, **values) -> str | None:
+    """url_for, or None when the endpoint is not registered (keeps the layout robust)."""
+    return url_for(name, **values) if has_endpoint(name) else None
+
+
+def money(value) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+def unread_notifications() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    try:
+        from app.proposals.notifications import unread_count
+    except ImportError:
+        return 0
+    return unread_count(current_user)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.auth.models import Role
+    from app.market.models import ListingKind, ListingStatus, Sector
+    from app.proposals.models import ProposalStatus
+
+    app.jinja_env.globals.update(
+        has_endpoint=has_endpoint,
+        nav_url=nav_url,
+        Role=Role,
+        Sector=Sector,
+        ListingKind=ListingKind,
+        ListingStatus=ListingStatus,
+        ProposalStatus=ProposalStatus,
+        unread_notifications=unread_notifications,
+    )
+    app.jinja_env.filters["money"] = money
