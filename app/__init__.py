@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "app.market.routes",
     "app.proposals.routes",
     "app.ledger.routes",
+    "app.demo.routes",
     "app.api",
 )
 
@@ -23,6 +24,7 @@ CLI_GROUPS = (
     "app.market.cli",
     "app.proposals.cli",
     "app.ledger.cli",
+    "app.demo.cli",
 )
 
 

@@ -1,5 +1,201 @@
-"""Pages of the admin feature."""
+"""Administration pages (admins only): the landing page and user management.
 
-from flask import Blueprint
+Organisation, currency and market-settings pages belong to the market
+feature; the landing page links to them when their endpoints exist.
+"""
 
-bp = Blueprint("admin", __name__, template_folder="templates")
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+
+from app.api.core import paginate
+from app.auth import services
+from app.auth.decorators import role_required
+from app.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm, apply_service_errors
+from app.auth.models import ApiToken, Role, User
+from app.common import utcnow
+from app.errors import ServiceError
+from app.extensions import db
+from app.market.models import Organisation
+
+bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
+
+NEW_PASSWORD_KEY = "admin_new_password"
+MAX_PAGE = 100_000
+
+# The market feature's admin pages, by the endpoint names they may carry; the first
+# registered one is linked, and a card whose endpoints are all missing is not shown.
+MARKET_LINKS = (
+    ("Organisations", "Partner organisations: profiles, areas, exclusions.",
+     ("market.organisations", "market.admin_organisations")),
+    ("Currencies", "Staff, jobs, training, premises… and their exchange values.",
+     ("market.currencies", "admin.currencies", "market.admin_currencies")),
+    ("Market settings", "Cycle and chain lengths, fairness threshold, time limits.",
+     ("market.settings", "market.market_settings", "admin.market_settings",
+      "market.admin_settings")),
+)
+
+
+def _organisations() -> list[Organisation]:
+    return list(db.session.execute(
+        db.select(Organisation).order_by(Organisation.name)).scalars())
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _int_arg(name: str, *, lo: int = 1, hi: int = services.MAX_ID) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if lo <= number <= hi else None
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def index():
+    counts = dict(db.session.execute(
+        db.select(User.role, db.func.count(User.id)).group_by(User.role)).all())
+    disabled = db.session.execute(
+        db.select(db.func.count(User.id)).where(User.enabled.is_(False))).scalar_one()
+    links = []
+    for title, blurb, endpoints in MARKET_LINKS:
+        url = next((u for u in (_nav(e) for e in endpoints) if u), None)
+        if url:
+            links.append((title, blurb, url))
+    return render_template("admin/index.html", counts=counts, disabled=disabled,
+                           market_links=links)
+
+
+def _nav(endpoint: str) -> str | None:
+    return url_for(endpoint) if endpoint in current_app.view_functions else None
+
+
+@bp.get("/users")
+@role_required(Role.ADMIN)
+def users():
+    filters = {
+        "q": request.args.get("q", "").strip()[:100],
+        "role": request.args.get("role", "") if request.args.get("role") in Role.ALL else "",
+        "organisation": _int_arg("organisation"),
+        "status": request.args.get("status", "") if request.args.get("status") in (
+            "enabled", "disabled") else "",
+    }
+    statement = services.users_query(
+        _actor(), text=filters["q"], role=filters["role"] or None,
+        organisation_id=filters["organisation"],
+        enabled={"enabled": True, "disabled": False}.get(filters["status"]))
+    page = paginate(statement, _int_arg("page", hi=MAX_PAGE) or 1,
+                    int(current_app.config.get("PAGE_SIZE", 20)))
+    args = {k: v for k, v in filters.items() if v}
+    return render_template("admin/users.html", page=page, filters=filters, args=args,
+                           organisations=_organisations())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def create_user():
+    form = UserCreateForm()
+    form.set_organisations(_organisations())
+    status = 200
+    if form.validate_on_submit():
+        password = form.password.data or services.generate_password()
+        try:
+            organisation = (services.find_organisation(organisation_id=form.organisation_id())
+                            if form.organisation_id() else None)
+            user = services.create_user(
+                _actor(), email=form.email.data, name=form.name.data, role=form.role.data,
+                organisation=organisation, password=password)
+        except ServiceError as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            if not form.password.data:
+                # Shown once on the next page; never stored in clear.
+                session[NEW_PASSWORD_KEY] = {"user_id": user.id, "password": password}
+            flash(f"Account {user.email} created.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _render_edit(user: User, form: UserEditForm | None = None,
+                 password_form: ResetPasswordForm | None = None, status: int = 200):
+    if form is None:
+        form = UserEditForm(formdata=None, obj=user)
+        form.organisation.data = str(user.organisation_id or "")
+    form.set_organisations(_organisations())
+    now = utcnow()
+    live_tokens = db.session.execute(
+        db.select(db.func.count(ApiToken.id)).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+            db.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+    ).scalar_one()
+    new_password = session.pop(NEW_PASSWORD_KEY, None)
+    if new_password and new_password.get("user_id") != user.id:
+        new_password = None
+    return render_template(
+        "admin/user_edit.html", user=user, form=form,
+        password_form=password_form or ResetPasswordForm(formdata=None),
+        live_tokens=live_tokens, new_password=new_password,
+        is_self=user.id == current_user.id), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = services.get_user(_actor(), user_id)
+    if request.method == "GET":
+        return _render_edit(user)
+    form = UserEditForm()
+    form.set_organisations(_organisations())
+    if not form.validate_on_submit():
+        return _render_edit(user, form=form, status=422)
+    try:
+        organisation = (services.find_organisation(organisation_id=form.organisation_id())
+                        if form.organisation_id() else None)
+        services.update_user(_actor(), user, name=form.name.data, role=form.role.data,
+                             organisation=organisation, enabled=form.enabled.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_errors(form, exc)
+        return _render_edit(db.session.get(User, user_id), form=form, status=exc.status)
+    db.session.commit()
+    flash(f"Account {user.email} saved.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/password")
+@role_required(Role.ADMIN)
+def reset_password(user_id: int):
+    user = services.get_user(_actor(), user_id)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return _render_edit(user, password_form=form, status=422)
+    try:
+        services.set_password(_actor(), user, form.password.data,
+                              revoke_tokens=bool(form.revoke_tokens.data))
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_errors(form, exc)
+        return _render_edit(db.session.get(User, user_id), password_form=form,
+                            status=exc.status)
+    db.session.commit()
+    flash(f"The password of {user.email} was reset and their sessions ended"
+          + (" and API tokens revoked." if form.revoke_tokens.data else "."), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))

@@ -77,6 +77,7 @@ class EndpointDoc:
     paged: bool
     idempotent: bool
     extra_responses: dict = field(default_factory=dict)
+    body_required: bool = True
 
 
 REGISTRY: list[EndpointDoc] = []
@@ -189,7 +190,7 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICAT
              body: Schema | None = None, query: Schema | None = None,
              response: Schema | None = None, status: int = 200, summary: str = "",
              tag: str = "", paged: bool = False, idempotent: bool | None = None,
-             responses: dict | None = None) -> Callable:
+             responses: dict | None = None, body_required: bool = True) -> Callable:
     """Declare an API view; see the module docstring."""
     if idempotent is None:
         idempotent = method in ("POST", "PATCH")
@@ -206,7 +207,11 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICAT
                         db.session.rollback()
                         return replayed
                 if body is not None:
-                    kwargs["body"] = parse_json_body(body, partial=method == "PATCH")
+                    if not body_required and not request.data:
+                        # An optional body (e.g. {"reason": …}) may be left out entirely.
+                        kwargs["body"] = body.load({})
+                    else:
+                        kwargs["body"] = parse_json_body(body, partial=method == "PATCH")
                 if query is not None:
                     kwargs["args"] = parse_query(query)
                 result = fn(**kwargs)
@@ -250,6 +255,7 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICAT
             description=(fn.__doc__ or "").strip(), tag=tag, roles=roles, body=body,
             query=query, response=response, status=status, paged=paged, idempotent=idempotent,
             extra_responses=responses or {},
+            body_required=body_required,
         ))
         return view
 

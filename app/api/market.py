@@ -1,1 +1,150 @@
-"""API endpoints for the market feature."""
+"""API endpoints for the market: organisations, currencies, settings and listings.
+
+Thin views: the decorator authenticates and validates, the services decide
+(role, ownership, state) and the decorator commits once.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from app.api.core import AUTHENTICATED, endpoint, paginate
+from app.auth.models import Role
+from app.market import services as svc
+from app.market.models import MarketSettings
+from app.market.schemas import (
+    CurrencyInputSchema,
+    CurrencyQuerySchema,
+    CurrencySchema,
+    ListingInputSchema,
+    ListingQuerySchema,
+    ListingSchema,
+    ListingUpdateSchema,
+    MarketSettingsSchema,
+    OrganisationInputSchema,
+    OrganisationQuerySchema,
+    OrganisationSchema,
+    listing_filters,
+)
+
+STAFF = (Role.COORDINATOR, Role.ADMIN)
+ADMIN = (Role.ADMIN,)
+
+
+# --- organisations -------------------------------------------------------------------------
+
+@endpoint("/organisations", "GET", query=OrganisationQuerySchema(),
+          response=OrganisationSchema(), paged=True, tag="market")
+def list_organisations(args: dict):
+    """List organisations (private fields only where you may see them)."""
+    statement = svc.organisations_query(text=args.get("q"), sector=args.get("sector"),
+                                        area=args.get("area"))
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@endpoint("/organisations", "POST", roles=STAFF, body=OrganisationInputSchema(),
+          response=OrganisationSchema(), status=201, tag="market")
+def create_organisation(body: dict):
+    """Add an organisation (coordinators and admins)."""
+    return svc.create_organisation(current_user, body)
+
+
+@endpoint("/organisations/<int:organisation_id>", "GET", response=OrganisationSchema(),
+          tag="market")
+def get_organisation(organisation_id: int):
+    """One organisation. Contact email/phone, internal notes and exclusions appear only
+    for its own members, coordinators, auditors and admins."""
+    return svc.get_organisation(organisation_id)
+
+
+@endpoint("/organisations/<int:organisation_id>", "PATCH", roles=AUTHENTICATED,
+          body=OrganisationInputSchema(), response=OrganisationSchema(), tag="market",
+          responses={"403": "Not your organisation, or a field members may not change "
+                            "(name, slug, sector)"})
+def update_organisation(organisation_id: int, body: dict):
+    """Edit an organisation: coordinators and admins any field; its own members the
+    profile (areas, contact, description, internal notes, exclusions)."""
+    organisation = svc.get_organisation(organisation_id)
+    return svc.update_organisation(current_user, organisation, body)
+
+
+# --- currencies and settings ---------------------------------------------------------------
+
+@endpoint("/currencies", "GET", query=CurrencyQuerySchema(), response=CurrencySchema(many=True),
+          tag="market")
+def list_currencies(args: dict):
+    """The market's currencies with their unit, value per unit and categories."""
+    currencies = svc.list_currencies()
+    if "active" in args:
+        currencies = [c for c in currencies if c.active is args["active"]]
+    return currencies
+
+
+@endpoint("/currencies", "POST", roles=ADMIN, body=CurrencyInputSchema(),
+          response=CurrencySchema(), status=201, tag="market")
+def create_currency(body: dict):
+    """Add a currency (admins)."""
+    return svc.create_currency(current_user, body)
+
+
+@endpoint("/currencies/<int:currency_id>", "PATCH", roles=ADMIN, body=CurrencyInputSchema(),
+          response=CurrencySchema(), tag="market")
+def update_currency(currency_id: int, body: dict):
+    """Edit a currency (admins). A new value applies to future exchanges only; the code
+    cannot change."""
+    return svc.update_currency(current_user, svc.get_currency(currency_id), body)
+
+
+@endpoint("/market/settings", "GET", response=MarketSettingsSchema(), tag="market")
+def get_settings():
+    """The matcher's and the proposal lifecycle's settings."""
+    return MarketSettings.current()
+
+
+@endpoint("/market/settings", "PATCH", roles=ADMIN, body=MarketSettingsSchema(),
+          response=MarketSettingsSchema(), tag="market")
+def update_settings(body: dict):
+    """Change the market settings (admins)."""
+    return svc.update_settings(current_user, body)
+
+
+# --- listings ------------------------------------------------------------------------------
+
+@endpoint("/listings", "GET", query=ListingQuerySchema(), response=ListingSchema(), paged=True,
+          tag="market")
+def list_listings(args: dict):
+    """Browse offers and needs (open by default; `status=any` for all), newest first."""
+    return paginate(svc.listings_query(listing_filters(args)), args["page"], args["per_page"])
+
+
+@endpoint("/listings", "POST", body=ListingInputSchema(), response=ListingSchema(), status=201,
+          tag="market", responses={"403": "Not a member, or another organisation's id"})
+def create_listing(body: dict):
+    """Post an offer or a need for your own organisation (members)."""
+    return svc.create_listing(current_user, body)
+
+
+@endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market")
+def get_listing(listing_id: int):
+    """One listing."""
+    return svc.get_listing(listing_id)
+
+
+@endpoint("/listings/<int:listing_id>", "PATCH", body=ListingUpdateSchema(),
+          response=ListingSchema(), tag="market",
+          responses={"403": "Another organisation's listing",
+                     "409": "The listing is withdrawn or fulfilled"})
+def update_listing(listing_id: int, body: dict):
+    """Edit your organisation's listing. The quantity cannot go below what was delivered
+    plus what approved proposals reserve."""
+    return svc.update_listing(current_user, svc.get_listing(listing_id), body)
+
+
+@endpoint("/listings/<int:listing_id>/withdraw", "POST", response=ListingSchema(),
+          tag="market", responses={"403": "Another organisation's listing",
+                                   "409": "Already withdrawn/fulfilled, or reserved by "
+                                          "approved proposals"})
+def withdraw_listing(listing_id: int):
+    """Withdraw your organisation's listing. Send an Idempotency-Key to make a retried
+    request replay the first answer instead of answering 409."""
+    return svc.withdraw_listing(current_user, svc.get_listing(listing_id))

@@ -114,5 +114,5 @@ class LoginAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
-    remote_addr: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    remote_addr: Mapped[str] = mapped_column(String(64), nullable=False, default="", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False, index=True)

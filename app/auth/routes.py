@@ -1,5 +1,180 @@
-"""Pages of the auth feature."""
+"""Pages of the auth feature: log in, log out, and the account page (password, API tokens).
 
-from flask import Blueprint
+Sessions: logging in clears the session first, so nothing from before
+(including a planted one) survives; logging out, changing the password and
+being disabled bump the user's session epoch, which the user loader checks,
+so every older session and remember-me cookie stops working.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import services
+from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm, apply_service_errors
+from app.auth.passwords import MIN_PASSWORD_LENGTH
+from app.errors import ServiceError
+from app.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
+
+NEW_TOKEN_KEY = "new_api_token"
+_UNSAFE_NEXT = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@bp.before_app_request
+def _forget_cached_user() -> None:
+    """Load the user afresh on every request.
+
+    Flask-Login caches the user in `g`, which lives as long as the app context.
+    Each request normally gets its own context, but a request made while one is
+    already pushed (the tests, a CLI task) reuses it, and would otherwise see
+    the user of an earlier request, even one from another browser.
+    """
+    g.pop("_login_user", None)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (no open redirects)."""
+    if not target or len(target) > 2000 or _UNSAFE_NEXT.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _remember_cookie_present() -> bool:
+    name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return name in request.cookies
+
+
+def _start_session(user, remember: bool) -> None:
+    # A new session: drop whatever the old one carried (including its CSRF token).
+    session.clear()
+    login_user(user, remember=remember)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data,
+                                         request.remote_addr)
+        except services.LoginRefused as exc:
+            db.session.commit()  # keep the recorded failure: it is what the limit counts
+            if exc.status == 429:
+                return (render_template("errors/429.html", status=429, error=None,
+                                        message=exc.message, retry_url=url_for("auth.login")),
+                        429, {"Retry-After": str(exc.retry_after)})
+            error, status = exc.message, exc.status
+        else:
+            _start_session(user, remember=bool(form.remember.data))
+            db.session.commit()
+            flash(f"Welcome, {user.name}.", "success")
+            return redirect(safe_next(form.next.data) or url_for("main.index"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        services.end_sessions(current_user._get_current_object())
+        db.session.commit()
+    session.clear()
+    logout_user()  # after clear(): it marks the remember-me cookie for deletion
+    flash("You have logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _render_account(password_form: ChangePasswordForm | None = None,
+                    token_form: TokenForm | None = None, status: int = 200):
+    tokens = db.session.execute(
+        services.tokens_query(current_user).limit(200)).scalars().all()
+    return render_template(
+        "auth/account.html",
+        password_form=password_form or ChangePasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        tokens=tokens,
+        token_state=services.token_state,
+        new_token=session.pop(NEW_TOKEN_KEY, None),
+        min_password_length=MIN_PASSWORD_LENGTH,
+    ), status
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _render_account()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return _render_account(password_form=form, status=422)
+    user = current_user._get_current_object()
+    try:
+        services.set_password(user, user, form.new_password.data,
+                              current_password=form.current_password.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_errors(form, exc)
+        return _render_account(password_form=form, status=exc.status)
+    db.session.commit()
+    # The epoch moved: every other session is now logged out; this one continues afresh.
+    _start_session(user, remember=_remember_cookie_present())
+    flash("Your password was changed. Your other sessions were logged out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _render_account(token_form=form, status=422)
+    try:
+        token, raw = services.issue_api_token(current_user._get_current_object(),
+                                              form.name.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_errors(form, exc)
+        return _render_account(token_form=form, status=exc.status)
+    db.session.commit()
+    # Shown once on the next page, then gone: only its hash is stored.
+    session[NEW_TOKEN_KEY] = {"name": token.name, "token": raw}
+    return redirect(url_for("auth.account") + "#tokens")
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    token = services.revoke_api_token(current_user._get_current_object(), token_id)
+    db.session.commit()
+    flash(f"The token {token.name!r} was revoked.", "success")
+    return redirect(url_for("auth.account") + "#tokens")

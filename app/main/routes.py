@@ -1,10 +1,29 @@
-"""The start page: what is waiting on you, by role."""
+"""The start page: what matters to each role and what is waiting on you.
+
+Other features add their own panels without touching this module: the page
+includes `proposals/_waiting_on_you.html` (proposals for a member to accept or
+decline, for a coordinator to review) when that template exists, and a
+placeholder otherwise.
+"""
+
+from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import current_user
+
+from app.auth.models import Role
+from app.extensions import db
+from app.market import services as market
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
 
 @bp.get("/")
 def index():
-    return render_template("main/index.html")
+    if not current_user.is_authenticated:
+        return render_template("main/index.html", summary=None)
+    organisation = current_user.organisation if current_user.role == Role.MEMBER else None
+    summary = market.market_summary(organisation)
+    recent = market.listings_query(market.ListingFilters()).limit(5)
+    return render_template("main/index.html", summary=summary, organisation=organisation,
+                           recent=list(db.session.execute(recent).scalars()))

@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Numeric,
+    String,
+    Table,
+    Text,
+    and_,
+    or_,
+)
+from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-from app.common import TimestampMixin
+from app.common import TimestampMixin, today
 from app.extensions import db
 
 
@@ -54,6 +67,54 @@ class ListingStatus:
     ALL = (OPEN, FULFILLED, WITHDRAWN, EXPIRED)
 
 
+class Objective:
+    """What the matcher maximises (see MISSION.md, "Matching run")."""
+
+    LEXICOGRAPHIC = "lexicographic"
+    WEIGHTED = "weighted"
+    ALL = (LEXICOGRAPHIC, WEIGHTED)
+    LABELS = {
+        LEXICOGRAPHIC: "Needs met, then value exchanged, then fewer parties, then trust",
+        WEIGHTED: "Weighted sum of those four",
+    }
+
+
+class CodeList(TypeDecorator):
+    """A list of short codes (areas, tags) stored as delimited text: `,east,north,`.
+
+    Why not JSON: "listings in area X" must be one plain SQL
+    predicate on SQLite and PostgreSQL alike. With a leading and trailing
+    delimiter it is `areas LIKE '%,north,%'` on both (see `code_list_contains`).
+    Codes are normalised by the services (lower-case letters, digits and
+    hyphens), so they never contain the delimiter or LIKE wildcards; the empty
+    list is stored as ''.
+    """
+
+    impl = Text
+    cache_ok = True
+    DELIMITER = ","
+
+    def process_bind_param(self, value, dialect) -> str:
+        if not value:
+            return ""
+        codes = [str(code) for code in value]
+        if any(self.DELIMITER in code or not code for code in codes):
+            raise ValueError(f"codes may not be empty or contain {self.DELIMITER!r}: {codes!r}")
+        return self.DELIMITER + self.DELIMITER.join(codes) + self.DELIMITER
+
+    def process_result_value(self, value, dialect) -> list[str]:
+        if not value:
+            return []
+        return [code for code in value.split(self.DELIMITER) if code]
+
+
+def code_list_contains(column, code: str):
+    """SQL predicate: the CodeList `column` holds `code` (a normalised code)."""
+    from sqlalchemy import type_coerce
+
+    return type_coerce(column, Text).like(f"%{CodeList.DELIMITER}{code}{CodeList.DELIMITER}%")
+
+
 organisation_exclusions = Table(
     "organisation_exclusions",
     db.metadata,
@@ -75,7 +136,9 @@ class Organisation(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(160), unique=True, nullable=False)
     slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     sector: Mapped[str] = mapped_column(String(40), nullable=False, default=Sector.OTHER)
-    areas: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    areas: Mapped[list] = mapped_column(
+        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+    )
     contact_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
     contact_phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
@@ -97,7 +160,12 @@ class Organisation(TimestampMixin, db.Model):
 
 
 class Currency(TimestampMixin, db.Model):
-    """A shared currency. Its value applies when a proposal is made; legs copy it."""
+    """A shared currency. Its value applies when a proposal is made; legs copy it,
+    so a change of value affects future exchanges only.
+
+    `categories` (a JSON list of names) is the vocabulary listings in this
+    currency choose their category from.
+    """
 
     __tablename__ = "currencies"
     __table_args__ = (CheckConstraint("value_per_unit > 0", name="value_positive"),)
@@ -151,12 +219,16 @@ class Listing(TimestampMixin, db.Model):
     category: Mapped[str | None] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(140), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    tags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    tags: Mapped[list] = mapped_column(
+        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+    )
     quantity: Mapped[int] = mapped_column(nullable=False)
     min_quantity: Mapped[int | None]
     remaining: Mapped[int] = mapped_column(nullable=False)
     reserved: Mapped[int] = mapped_column(nullable=False, default=0)
-    areas: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    areas: Mapped[list] = mapped_column(
+        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+    )
     remote: Mapped[bool] = mapped_column(nullable=False, default=False)
     available_from: Mapped[date | None]
     available_until: Mapped[date | None]
@@ -174,6 +246,30 @@ class Listing(TimestampMixin, db.Model):
     def available(self) -> int:
         """Units a new proposal may still use."""
         return self.remaining - self.reserved
+
+    @property
+    def current_status(self) -> str:
+        """The status as of today: an open listing past its end date reads as expired.
+
+        The stored status catches up when `flask listings expire` or a matching
+        run writes it; reads never write (no state change on GET).
+        """
+        if self.status == ListingStatus.OPEN and self.available_until is not None and (
+                self.available_until < today()):
+            return ListingStatus.EXPIRED
+        return self.status
+
+    @classmethod
+    def open_on(cls, day: date):
+        """SQL condition: open and not past its end date on `day`."""
+        return and_(cls.status == ListingStatus.OPEN,
+                    or_(cls.available_until.is_(None), cls.available_until >= day))
+
+    @classmethod
+    def expired_on(cls, day: date):
+        """SQL condition: expired, or open but past its end date on `day`."""
+        return or_(cls.status == ListingStatus.EXPIRED,
+                   and_(cls.status == ListingStatus.OPEN, cls.available_until < day))
 
     def __repr__(self) -> str:
         return f"<Listing {self.id} {self.kind} {self.title!r}>"
@@ -197,7 +293,9 @@ class MarketSettings(db.Model):
     fairness_threshold: Mapped[Decimal] = mapped_column(
         Numeric(4, 3), nullable=False, default=Decimal("0.5")
     )
-    objective: Mapped[str] = mapped_column(String(20), nullable=False, default="lexicographic")
+    objective: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=Objective.LEXICOGRAPHIC
+    )
     weights: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     time_limit_seconds: Mapped[int] = mapped_column(nullable=False, default=30)
     acceptance_days: Mapped[int] = mapped_column(nullable=False, default=14)

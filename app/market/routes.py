@@ -1,5 +1,287 @@
-"""Pages of the market feature."""
+"""Pages of the market: browse, listings, my organisation, organisations,
+currencies and settings. Thin views: parse -> service -> commit -> redirect
+or render. Services raise Forbidden/NotFound/Conflict, which the error
+handlers turn into pages (and roll back); Invalid goes back onto the form."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from app.api.core import paginate
+from app.auth.decorators import role_required
+from app.auth.models import Role
+from app.errors import Invalid
+from app.extensions import db
+from app.market import services as svc
+from app.market.forms import (
+    CurrencyForm,
+    ListingForm,
+    NewListingForm,
+    OrganisationForm,
+    SettingsForm,
+    apply_service_errors,
+)
+from app.market.models import MarketSettings, Sector
+from app.market.schemas import ListingQuerySchema, OrganisationQuerySchema, listing_filters
 
 bp = Blueprint("market", __name__, template_folder="templates")
+
+STAFF = (Role.COORDINATOR, Role.ADMIN)
+
+
+def _page_size() -> int:
+    return current_app.config.get("PAGE_SIZE", 20)
+
+
+def _load_args(schema) -> dict:
+    """Query arguments through `schema`; invalid ones are dropped with a message rather
+    than failing the whole page."""
+    raw = {key: value for key, value in request.args.items() if value != ""}
+    raw.setdefault("per_page", str(_page_size()))
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        bad = sorted(exc.messages) if isinstance(exc.messages, dict) else []
+        flash(f"Ignored invalid filter(s): {', '.join(bad)}.", "error")
+        return schema.load({key: value for key, value in raw.items() if key not in bad})
+
+
+def _invalid(template: str, status: int = 422, **context):
+    return render_template(template, **context), status
+
+
+# --- browsing ------------------------------------------------------------------------------
+
+@bp.get("/market")
+@login_required
+def browse():
+    """The market: every organisation's offers and needs, filtered and paged."""
+    args = _load_args(ListingQuerySchema())
+    filters = listing_filters(args)
+    page = paginate(svc.listings_query(filters), args["page"], args["per_page"])
+    return render_template(
+        "market/browse.html", page=page, filters=filters, args=filters.as_args(),
+        currencies=svc.list_currencies(), organisations=svc.all_organisations(),
+        areas=svc.known_areas(), categories=svc.categories_in_use())
+
+
+@bp.get("/market/listings/<int:listing_id>")
+@login_required
+def listing(listing_id: int):
+    item = svc.get_listing(listing_id)
+    return render_template("market/listing.html", listing=item,
+                           can_write=svc.can_write_listing(current_user, item))
+
+
+@bp.get("/market/my-organisation")
+@role_required(Role.MEMBER)
+def my_organisation():
+    """The member's organisation: its profile and all its offers and needs."""
+    organisation = current_user.organisation
+    if organisation is None:
+        abort(404)
+    return render_template("market/my_organisation.html", organisation=organisation,
+                           listings=svc.organisation_listings(organisation),
+                           summary=svc.market_summary(organisation))
+
+
+# --- writing listings ----------------------------------------------------------------------
+
+@bp.route("/market/listings/new", methods=["GET", "POST"])
+@role_required(Role.MEMBER)
+def new_listing():
+    currencies = svc.list_currencies(active_only=True)
+    form = NewListingForm(currencies=currencies, areas=svc.known_areas())
+    if request.method == "GET":
+        if request.args.get("kind") in ("offer", "need"):
+            form.kind.data = request.args["kind"]
+        form.areas.data = list(current_user.organisation.areas)
+    if form.validate_on_submit():
+        try:
+            item = svc.create_listing(current_user, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Your {item.kind} “{item.title}” is on the market.", "success")
+            return redirect(url_for(".listing", listing_id=item.id))
+    return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
+                    form=form, listing=None, currencies=currencies)
+
+
+@bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_listing(listing_id: int):
+    item = svc.get_listing(listing_id)
+    if not svc.can_write_listing(current_user, item):
+        abort(403)
+    form = ListingForm(areas=sorted(set(svc.known_areas()) | set(item.areas)))
+    if request.method == "GET":
+        form.fill_from(item)
+    if form.validate_on_submit():
+        try:
+            svc.update_listing(current_user, item, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Listing updated.", "success")
+            return redirect(url_for(".listing", listing_id=item.id))
+    return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
+                    form=form, listing=item, currencies=[item.currency])
+
+
+@bp.post("/market/listings/<int:listing_id>/withdraw")
+@login_required
+def withdraw_listing(listing_id: int):
+    item = svc.withdraw_listing(current_user, svc.get_listing(listing_id))
+    db.session.commit()
+    flash(f"“{item.title}” was withdrawn from the market.", "success")
+    return redirect(url_for(".listing", listing_id=item.id))
+
+
+# --- organisations -------------------------------------------------------------------------
+
+@bp.get("/organisations")
+@login_required
+def organisations():
+    args = _load_args(OrganisationQuerySchema())
+    statement = svc.organisations_query(text=args.get("q"), sector=args.get("sector"),
+                                        area=args.get("area"))
+    page = paginate(statement, args["page"], args["per_page"])
+    filters = {key: args[key] for key in ("q", "sector", "area") if args.get(key)}
+    return render_template("market/organisations.html", page=page, filters=filters,
+                           areas=svc.known_areas(), sectors=Sector.LABELS,
+                           open_counts=svc.open_listing_counts(),
+                           can_create=svc.is_staff(current_user))
+
+
+@bp.get("/organisations/<slug>")
+@login_required
+def organisation(slug: str):
+    org = svc.get_organisation_by_slug(slug)
+    return render_template("market/organisation.html", organisation=org,
+                           listings=svc.organisation_listings(org),
+                           private=svc.can_see_private(current_user, org),
+                           can_edit=svc.can_edit_profile(current_user, org))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@role_required(*STAFF)
+def new_organisation():
+    form = OrganisationForm(others=svc.all_organisations())
+    if form.validate_on_submit():
+        try:
+            org = svc.create_organisation(current_user, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc, {"excluded_ids": "excluded"})
+        else:
+            db.session.commit()
+            flash(f"{org.name} joined the partnership.", "success")
+            return redirect(url_for(".organisation", slug=org.slug))
+    return _invalid("market/organisation_form.html", 422 if request.method == "POST" else 200,
+                    form=form, organisation=None)
+
+
+@bp.route("/organisations/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit_organisation(slug: str):
+    org = svc.get_organisation_by_slug(slug)
+    if not svc.can_edit_profile(current_user, org):
+        abort(403)
+    staff = svc.is_staff(current_user)
+    form = OrganisationForm(others=[o for o in svc.all_organisations() if o.id != org.id],
+                            staff=staff)
+    if request.method == "GET":
+        form.fill_from(org)
+    if form.validate_on_submit():
+        try:
+            svc.update_organisation(current_user, org, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc, {"excluded_ids": "excluded"})
+        else:
+            db.session.commit()
+            flash("Organisation updated.", "success")
+            return redirect(url_for(".organisation", slug=org.slug))
+    return _invalid("market/organisation_form.html", 422 if request.method == "POST" else 200,
+                    form=form, organisation=org)
+
+
+# --- currencies and settings ---------------------------------------------------------------
+
+@bp.get("/market/currencies")
+@login_required
+def currencies():
+    return render_template("market/currencies.html", currencies=svc.list_currencies(),
+                           can_edit=current_user.role == Role.ADMIN)
+
+
+@bp.route("/market/currencies/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_currency():
+    form = CurrencyForm(creating=True)
+    if form.validate_on_submit():
+        try:
+            currency = svc.create_currency(current_user, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Currency {currency.name} added.", "success")
+            return redirect(url_for(".currencies"))
+    return _invalid("market/currency_form.html", 422 if request.method == "POST" else 200,
+                    form=form, currency=None)
+
+
+@bp.route("/market/currencies/<int:currency_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_currency(currency_id: int):
+    currency = svc.get_currency(currency_id)
+    form = CurrencyForm(creating=False)
+    if request.method == "GET":
+        form.name.data = currency.name
+        form.unit.data = currency.unit
+        form.value_per_unit.data = currency.value_per_unit
+        form.active.data = currency.active
+        form.categories.data = "\n".join(currency.categories or [])
+    if form.validate_on_submit():
+        try:
+            svc.update_currency(current_user, currency, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Currency {currency.name} updated; a new value applies to exchanges "
+                  "proposed from now on.", "success")
+            return redirect(url_for(".currencies"))
+    return _invalid("market/currency_form.html", 422 if request.method == "POST" else 200,
+                    form=form, currency=currency)
+
+
+@bp.route("/market/settings", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def settings():
+    current = MarketSettings.current()
+    form = SettingsForm()
+    if request.method == "GET":
+        form.fill_from(current)
+    if form.validate_on_submit():
+        try:
+            svc.update_settings(current_user, form.data_for_service())
+        except Invalid as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            db.session.commit()
+            flash("Market settings saved.", "success")
+            return redirect(url_for(".settings"))
+    return _invalid("market/settings.html", 422 if request.method == "POST" else 200,
+                    form=form)

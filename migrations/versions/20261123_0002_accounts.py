@@ -15,8 +15,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The log-in rate limit counts recent failures per remote address as well as per email.
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_attempts_remote_addr"), ["remote_addr"],
+                              unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_attempts_remote_addr"))

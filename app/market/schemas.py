@@ -1,0 +1,241 @@
+"""marshmallow schemas of the market's API: what comes in (validated: types,
+lengths, ranges; unknown fields rejected) and what goes out (ids and
+timestamps dump-only). The services re-check every domain rule."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
+
+from app.api.core import PageArgs
+from app.market import services as svc
+from app.market.models import ListingKind, ListingStatus, Objective, Sector
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses booleans, strings and floats (JSON `true` is not 1)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: only `true` or `false`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: use true or false.")
+        return value
+
+
+def _codes(max_items: int, description: str) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=svc.MAX_CODE)),
+        validate=validate.Length(max=max_items),
+        metadata={"description": description},
+    )
+
+
+# --- organisations -------------------------------------------------------------------------
+
+PRIVATE_NOTE = ("Private: only the organisation's own members, coordinators, auditors and "
+                "admins see it; absent for everybody else.")
+
+
+class OrganisationRefSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    slug = fields.String(dump_only=True)
+
+
+class OrganisationSchema(Schema):
+    """An organisation as others see it; private fields only for those allowed."""
+
+    id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    slug = fields.String(dump_only=True)
+    sector = fields.String(dump_only=True, metadata={"enum": list(Sector.ALL)})
+    sector_label = fields.Function(lambda org: Sector.LABELS.get(org.sector, org.sector),
+                                   dump_only=True)
+    areas = fields.List(fields.String(), dump_only=True)
+    contact_name = fields.String(dump_only=True)
+    description = fields.String(dump_only=True)
+    contact_email = fields.String(dump_only=True, metadata={"description": PRIVATE_NOTE})
+    contact_phone = fields.String(dump_only=True, metadata={"description": PRIVATE_NOTE})
+    internal_notes = fields.String(dump_only=True, metadata={"description": PRIVATE_NOTE})
+    excluded_ids = fields.Function(lambda org: [other.id for other in org.excluded],
+                                   dump_only=True, metadata={"description": PRIVATE_NOTE})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    @post_dump(pass_original=True)
+    def hide_private(self, data: dict, original, **kwargs) -> dict:
+        if not svc.can_see_private(current_user, original):
+            for name in svc.PRIVATE_ORGANISATION_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class OrganisationInputSchema(Schema):
+    """Fields to create or edit an organisation. Members may send only the
+    profile fields (areas, contact, description, internal notes, exclusions)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=2, max=svc.MAX_ORG_NAME))
+    slug = fields.String(validate=validate.Length(min=1, max=svc.MAX_SLUG),
+                         metadata={"description": "Derived from the name when omitted."})
+    sector = fields.String(validate=validate.OneOf(Sector.ALL))
+    areas = _codes(svc.MAX_AREAS, "Area codes served (normalised to lower-case-hyphenated).")
+    contact_name = fields.String(validate=validate.Length(max=svc.MAX_CONTACT_NAME))
+    contact_email = fields.String(validate=validate.Length(max=svc.MAX_EMAIL))
+    contact_phone = fields.String(validate=validate.Length(max=svc.MAX_PHONE))
+    description = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
+    internal_notes = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
+    excluded_ids = fields.List(
+        StrictInteger(validate=validate.Range(min=1, max=svc.MAX_ID)),
+        validate=validate.Length(max=svc.MAX_EXCLUSIONS),
+        metadata={"description": "Organisations this one will not exchange with."})
+
+
+class OrganisationQuerySchema(PageArgs):
+    q = fields.String(validate=validate.Length(max=svc.MAX_SEARCH),
+                      metadata={"description": "Text in the name or description."})
+    sector = fields.String(validate=validate.OneOf(Sector.ALL))
+    area = fields.String(validate=validate.Length(max=svc.MAX_CODE))
+
+
+# --- currencies and settings ---------------------------------------------------------------
+
+class CurrencySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    unit = fields.String(dump_only=True)
+    value_per_unit = fields.Float(dump_only=True, metadata={
+        "description": "Market credits per unit; applies to exchanges proposed from now on."})
+    active = fields.Boolean(dump_only=True)
+    categories = fields.List(fields.String(), dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class CurrencyInputSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(
+        min=2, max=svc.MAX_CURRENCY_CODE), metadata={"description": "Fixed once created."})
+    name = fields.String(required=True, validate=validate.Length(
+        min=2, max=svc.MAX_CURRENCY_NAME))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=svc.MAX_UNIT))
+    value_per_unit = fields.Decimal(required=True, allow_nan=False, validate=validate.Range(
+        min=0, min_inclusive=False, max=svc.MAX_VALUE_PER_UNIT))
+    active = StrictBoolean()
+    categories = fields.List(fields.String(validate=validate.Length(min=1, max=svc.MAX_CATEGORY)),
+                             validate=validate.Length(max=svc.MAX_CATEGORIES))
+
+
+class CurrencyQuerySchema(Schema):
+    active = fields.Boolean(metadata={"description": "Only active (true) or inactive (false)."})
+
+
+class MarketSettingsSchema(Schema):
+    max_cycle = StrictInteger(validate=validate.Range(min=2, max=6))
+    max_chain = StrictInteger(validate=validate.Range(min=0, max=10))
+    fairness_threshold = fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1))
+    objective = fields.String(validate=validate.OneOf(Objective.ALL))
+    weights = fields.Dict(keys=fields.String(validate=validate.OneOf(svc.WEIGHT_KEYS)),
+                          values=fields.Float(allow_nan=False,
+                                              validate=validate.Range(min=0, max=1000)))
+    time_limit_seconds = StrictInteger(validate=validate.Range(min=1, max=3600))
+    acceptance_days = StrictInteger(validate=validate.Range(min=1, max=365))
+    delivery_days = StrictInteger(validate=validate.Range(min=1, max=730))
+
+
+# --- listings ------------------------------------------------------------------------------
+
+class ListingSchema(Schema):
+    """A listing as everybody in the market sees it."""
+
+    id = fields.Integer(dump_only=True)
+    organisation_id = fields.Integer(dump_only=True)
+    organisation = fields.Nested(OrganisationRefSchema, dump_only=True)
+    kind = fields.String(dump_only=True, metadata={"enum": list(ListingKind.ALL)})
+    currency = fields.Function(lambda listing: listing.currency.code, dump_only=True)
+    unit = fields.Function(lambda listing: listing.currency.unit, dump_only=True)
+    category = fields.String(dump_only=True, allow_none=True)
+    title = fields.String(dump_only=True)
+    description = fields.String(dump_only=True)
+    tags = fields.List(fields.String(), dump_only=True)
+    quantity = fields.Integer(dump_only=True)
+    min_quantity = fields.Integer(dump_only=True, allow_none=True)
+    remaining = fields.Integer(dump_only=True)
+    reserved = fields.Integer(dump_only=True, metadata={
+        "description": "Held by approved proposals."})
+    available = fields.Integer(dump_only=True, metadata={
+        "description": "remaining - reserved: what a new proposal may use."})
+    areas = fields.List(fields.String(), dump_only=True)
+    remote = fields.Boolean(dump_only=True)
+    available_from = fields.Date(dump_only=True, allow_none=True)
+    available_until = fields.Date(dump_only=True, allow_none=True)
+    gift = fields.Boolean(attribute="is_gift", dump_only=True)
+    status = fields.String(dump_only=True, attribute="current_status",
+                           metadata={"enum": list(ListingStatus.ALL)})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ListingInputSchema(Schema):
+    """An offer or need to post. On PATCH every field is optional; kind and currency
+    cannot change."""
+
+    organisation_id = StrictInteger(validate=validate.Range(min=1, max=svc.MAX_ID), metadata={
+        "description": "Defaults to your organisation; any other is refused (403)."})
+    kind = fields.String(required=True, validate=validate.OneOf(ListingKind.ALL))
+    currency = fields.String(required=True, validate=validate.Length(
+        min=1, max=svc.MAX_CURRENCY_CODE), metadata={"description": "A currency code."})
+    category = fields.String(allow_none=True, validate=validate.Length(max=svc.MAX_CATEGORY),
+                             metadata={"description": "One of the currency's categories; "
+                                                      "offers must name one, a need without "
+                                                      "one accepts any."})
+    title = fields.String(required=True, validate=validate.Length(
+        min=svc.MIN_TITLE, max=svc.MAX_TITLE))
+    description = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
+    tags = _codes(svc.MAX_TAGS, "A need's tags must all be on an offer for them to match.")
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=svc.MAX_QUANTITY))
+    min_quantity = StrictInteger(allow_none=True, validate=validate.Range(
+        min=1, max=svc.MAX_QUANTITY), metadata={"description": "Needs only."})
+    areas = _codes(svc.MAX_AREAS, "Areas of the partnership; required unless remote.")
+    remote = StrictBoolean(metadata={"description": "Remote/any: matches every area."})
+    available_from = fields.Date(allow_none=True)
+    available_until = fields.Date(allow_none=True)
+    gift = StrictBoolean(metadata={"description": "Offers only: given without anything back; "
+                                                  "can start a chain."})
+
+
+class ListingUpdateSchema(ListingInputSchema):
+    class Meta:
+        exclude = ("organisation_id",)
+
+
+class ListingQuerySchema(PageArgs):
+    kind = fields.String(validate=validate.OneOf(ListingKind.ALL))
+    currency = fields.String(validate=validate.Length(max=svc.MAX_CURRENCY_CODE))
+    category = fields.String(validate=validate.Length(max=svc.MAX_CATEGORY))
+    area = fields.String(validate=validate.Length(max=svc.MAX_CODE),
+                         metadata={"description": "Remote/any listings match every area."})
+    organisation_id = fields.Integer(validate=validate.Range(min=1, max=svc.MAX_ID))
+    q = fields.String(validate=validate.Length(max=svc.MAX_SEARCH),
+                      metadata={"description": "Text in title, description, category or tags."})
+    status = fields.String(load_default=ListingStatus.OPEN,
+                           validate=validate.OneOf((*ListingStatus.ALL, svc.STATUS_ANY)))
+    tag = fields.String(validate=validate.Length(max=svc.MAX_CODE))
+    gift = fields.Boolean()
+
+
+def listing_filters(args: dict) -> svc.ListingFilters:
+    """ListingFilters from loaded ListingQuerySchema arguments."""
+    return svc.ListingFilters(
+        kind=args.get("kind"), currency=args.get("currency"), category=args.get("category"),
+        area=args.get("area"), organisation_id=args.get("organisation_id"), text=args.get("q"),
+        status=args.get("status"), tag=args.get("tag"), gift=args.get("gift"))
