@@ -1,1 +1,142 @@
-"""API endpoints for the ledger feature."""
+"""API endpoints of the ledger of trust and the trust figures.
+
+Who may do what (the same rules as the pages, decided in the services):
+* auditors, coordinators, admins: every entry, verification, exports, the
+  audit trail, exchange timelines, every organisation's full trust figures and
+  every pair;
+* members: the entries their own organisation gave or received, its full trust
+  figures and its pairs; of another organisation only its public reputation
+  figures (`scope: public`);
+* reversals: coordinators only, with a reason.
+"""
+
+from __future__ import annotations
+
+from flask import Response, stream_with_context
+from flask_login import current_user
+
+from app.api.core import AUTHENTICATED, endpoint, paginate
+from app.auth.models import Role
+from app.ledger import services, trust
+from app.ledger.schemas import (
+    EntrySchema,
+    LedgerFilterSchema,
+    LedgerQuerySchema,
+    PairListSchema,
+    PairQuerySchema,
+    ReverseSchema,
+    TimelineSchema,
+    TransitionQuerySchema,
+    TransitionSchema,
+    TrustSchema,
+    VerifyQuerySchema,
+    VerifyResultSchema,
+    anchors_from,
+    ledger_filter,
+    transition_filter,
+)
+
+READERS = services.READER_ROLES
+COORDINATOR = (Role.COORDINATOR,)
+
+
+def stream_export(fmt: str, filters: services.LedgerFilter) -> Response:
+    """A streamed download (shared with the auditor's pages)."""
+    producer = services.export_json if fmt == "json" else services.export_csv
+    chunks = producer(current_user, filters)
+    first = next(chunks)  # runs the access check before the response starts
+    mimetype = "application/json" if fmt == "json" else "text/csv"
+
+    def body():
+        yield first
+        yield from chunks
+
+    response = Response(stream_with_context(body()), mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.export_filename(filters, fmt)}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@endpoint("/ledger/entries", "GET", roles=AUTHENTICATED, query=LedgerQuerySchema(),
+          response=EntrySchema(), paged=True, tag="ledger")
+def list_entries(args: dict):
+    """Ledger entries, newest first, filtered by organisation, currency, dates, kind,
+    proposal. Members get their own organisation's entries only."""
+    statement = services.entries_statement(current_user, ledger_filter(args))
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@endpoint("/ledger/entries/<int:sequence>", "GET", roles=AUTHENTICATED,
+          response=EntrySchema(), tag="ledger")
+def get_entry(sequence: int):
+    """One entry by its sequence number."""
+    return services.get_entry(current_user, sequence)
+
+
+@endpoint("/ledger/entries/<int:sequence>/reverse", "POST", roles=COORDINATOR,
+          body=ReverseSchema(), response=EntrySchema(), status=201, tag="ledger",
+          responses={"409": "The entry is a reversal or was already reversed"})
+def reverse_entry(sequence: int, body: dict):
+    """Append a reversing entry for a trade entry (coordinators; a reason is required).
+
+    The reversal negates the original's quantity and value and references its
+    sequence; an entry can be reversed once."""
+    return services.reverse_entry(current_user, sequence, body["reason"])
+
+
+@endpoint("/ledger/verify", "GET", roles=READERS, query=VerifyQuerySchema(),
+          response=VerifyResultSchema(), tag="ledger")
+def verify(args: dict):
+    """Recompute every hash and link of the whole chain (streaming) and cross-check
+    the entries against the completed proposals. `ok` false names the first bad
+    sequence. Read-only: the answer is 200 either way."""
+    return services.verify_ledger(current_user, anchors=anchors_from(args)).as_dict()
+
+
+@endpoint("/ledger/export.json", "GET", roles=READERS, query=LedgerFilterSchema(),
+          tag="ledger")
+def export_json(args: dict):
+    """Stream a JSON export (application/json) carrying every hashed field and the
+    hashes: re-verify it offline with tools/verify_ledger.py (see the README)."""
+    return stream_export("json", ledger_filter(args))
+
+
+@endpoint("/ledger/export.csv", "GET", roles=READERS, query=LedgerFilterSchema(),
+          tag="ledger")
+def export_csv(args: dict):
+    """Stream a CSV export (text/csv): the hashed fields in canonical text, the
+    hash, then the organisations' names (not hashed)."""
+    return stream_export("csv", ledger_filter(args))
+
+
+@endpoint("/ledger/audit-trail", "GET", roles=READERS, query=TransitionQuerySchema(),
+          response=TransitionSchema(), paged=True, tag="ledger")
+def audit_trail(args: dict):
+    """Every proposal transition (who, when, why), newest first, filtered."""
+    statement = services.transitions_statement(current_user, transition_filter(args))
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@endpoint("/ledger/exchanges/<int:proposal_id>/timeline", "GET", roles=READERS,
+          response=TimelineSchema(), tag="ledger")
+def timeline(proposal_id: int):
+    """An exchange's full story: run, proposal, approvals, acceptances,
+    confirmations and ledger entries, oldest first."""
+    return services.exchange_timeline(current_user, proposal_id)
+
+
+@endpoint("/trust/organisations/<int:organisation_id>", "GET", roles=AUTHENTICATED,
+          response=TrustSchema(), tag="trust")
+def organisation_trust(organisation_id: int):
+    """An organisation's trust figures (`scope` says whether they are the full
+    figures or the public ones a member sees of another organisation)."""
+    return trust.trust_view(current_user, organisation_id)
+
+
+@endpoint("/trust/pairs", "GET", roles=AUTHENTICATED, query=PairQuerySchema(),
+          response=PairListSchema(), tag="trust")
+def pairs(args: dict):
+    """Pairs of organisations and the exchanges they completed together, most first.
+    Members see only their own organisation's pairs."""
+    return {"items": trust.pairs_view(current_user, args.get("organisation_id"))}

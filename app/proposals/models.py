@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common import TimestampMixin, utcnow
@@ -40,6 +50,22 @@ class ProposalStatus:
     RESERVING = (APPROVED, AGREED)
 
 
+class Action:
+    """What a ProposalTransition records (one per service function)."""
+
+    PROPOSE = "propose"
+    APPROVE = "approve"
+    REJECT = "reject"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    CONFIRM = "confirm"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    EXPIRE = "expire"
+    SUPERSEDE = "supersede"
+    ALL = (PROPOSE, APPROVE, REJECT, ACCEPT, DECLINE, CONFIRM, COMPLETE, CANCEL, EXPIRE, SUPERSEDE)
+
+
 class ExchangeKind:
     CYCLE = "cycle"
     CHAIN = "chain"
@@ -51,6 +77,9 @@ class Response:
     ACCEPTED = "accepted"
     DECLINED = "declined"
     ALL = (PENDING, ACCEPTED, DECLINED)
+
+
+OPEN_SIGNATURE_WHERE = "status IN ('proposed', 'approved', 'agreed')"
 
 
 class MatchingRun(db.Model):
@@ -72,6 +101,8 @@ class MatchingRun(db.Model):
     optimal: Mapped[bool | None]
     objective: Mapped[float | None]
     bound: Mapped[float | None]
+    # The engine's own verdict: "optimal", "time_limit" or "fallback".
+    solver_status: Mapped[str | None] = mapped_column(String(20))
     progress: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
@@ -90,6 +121,11 @@ class Proposal(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN {ProposalStatus.ALL!r}", name="status_valid"),
         CheckConstraint("kind IN ('cycle', 'chain')", name="kind_valid"),
+        # At most one open proposal per exchange, whatever runs overlap.
+        Index(
+            "uq_proposals_open_signature", "signature", unique=True,
+            sqlite_where=text(OPEN_SIGNATURE_WHERE), postgresql_where=text(OPEN_SIGNATURE_WHERE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +160,17 @@ class Proposal(TimestampMixin, db.Model):
         "ProposalTransition", back_populates="proposal", order_by="ProposalTransition.id"
     )
 
+    @property
+    def deadline_passed(self) -> bool:
+        """Approved past its acceptance deadline or agreed past its delivery deadline:
+        the next transition (or `flask proposals expire`) records it as expired."""
+        now = utcnow()
+        if self.status == ProposalStatus.APPROVED:
+            return self.accept_by is not None and self.accept_by <= now
+        if self.status == ProposalStatus.AGREED:
+            return self.deliver_by is not None and self.deliver_by <= now
+        return False
+
 
 class ProposalParticipant(db.Model):
     """An organisation taking part in a proposal and its free response."""
@@ -147,6 +194,15 @@ class ProposalParticipant(db.Model):
     proposal = relationship("Proposal", back_populates="participants")
     organisation = relationship("Organisation")
     responded_by = relationship("User")
+
+    @property
+    def fairness(self) -> float | None:
+        """min(given, received) / max(given, received); None for a side that only gives
+        (a chain's gift) or only receives (a chain's end), which are exempt."""
+        given, received = Decimal(self.value_given or 0), Decimal(self.value_received or 0)
+        if given <= 0 or received <= 0:
+            return None
+        return float(min(given, received) / max(given, received))
 
 
 class ProposalLeg(db.Model):

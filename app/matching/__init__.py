@@ -1,0 +1,1 @@
+"""Matching: the pure engine (``engine/``) and the matching runs that feed it market snapshots."""

@@ -1,0 +1,173 @@
+"""The picture of an exchange: an SVG drawn on the server, no JavaScript.
+
+Organisations are labelled boxes around a circle, in giving order, clockwise
+from the top; each leg is a curved arrow from giver to receiver labelled with
+its currency and quantity. A chain starts at the gift (top, marked "gift") and
+does not close. Curves bulge to the left of their direction of travel, so the
+two arrows of a reciprocal exchange never overlap. Every text is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+BOX_W, BOX_H = 168, 46
+LINE_CHARS = 22
+
+
+@dataclass(frozen=True)
+class Node:
+    key: int
+    name: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Arrow:
+    giver: int
+    receiver: int
+    label: str
+    confirmed: bool = False
+    gift: bool = False
+
+
+def _wrap(name: str, width: int = LINE_CHARS, lines: int = 2) -> list[str]:
+    words, out, line = name.split(), [], ""
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if len(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            out.append(line)
+        line = word
+    if line:
+        out.append(line)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1].rstrip() + "…"
+    return [text if len(text) <= width else text[: width - 1] + "…" for text in out] or [""]
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def draw_exchange(nodes: list[Node], arrows: list[Arrow], *, kind: str = "cycle",
+                  title: str = "Exchange", uid: str = "x") -> Markup:
+    """An SVG of the exchange. `arrows` refer to nodes by `key`."""
+    n = max(len(nodes), 1)
+    # Neighbours on the circle sit a box width plus room for an arrow apart.
+    radius = max(130.0, (BOX_W + 130) / (2 * math.sin(math.pi / n))) if n > 1 else 130.0
+    width = 2 * radius + BOX_W + 60
+    height = 2 * radius + BOX_H + 90
+    cx, cy = width / 2, height / 2 + 10
+    start = math.pi if n == 2 and kind == "cycle" else -math.pi / 2
+    positions: dict[int, tuple[float, float]] = {}
+    for i, node in enumerate(nodes):
+        angle = start + 2 * math.pi * i / n
+        positions[node.key] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+
+    marker, marker_ok = f"arrow-{uid}", f"arrow-ok-{uid}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="exchange-drawing" role="img" '
+        f'viewBox="0 0 {_f(width)} {_f(height)}" width="100%" style="max-width:{_f(width)}px" '
+        f'aria-labelledby="t-{uid} d-{uid}">',
+        f'<title id="t-{uid}">{escape(title)}</title>',
+        f'<desc id="d-{uid}">{escape(_describe(nodes, arrows))}</desc>',
+        "<defs>",
+        f'<marker id="{marker}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#0b5cad"/></marker>',
+        f'<marker id="{marker_ok}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#1e7a3c"/></marker>',
+        "</defs>",
+    ]
+    for arrow in arrows:
+        if arrow.giver not in positions or arrow.receiver not in positions:
+            continue
+        parts.append(_arrow(positions[arrow.giver], positions[arrow.receiver], arrow,
+                            marker_ok if arrow.confirmed else marker))
+    for i, node in enumerate(nodes):
+        x, y = positions[node.key]
+        gift_start = kind == "chain" and i == 0
+        fill, stroke = ("#fff7e0", "#a15c00") if gift_start else ("#ffffff", "#1d2733")
+        parts.append(
+            f'<g class="node" data-organisation="{node.key}"><title>{escape(node.name)}</title>'
+            f'<rect x="{_f(x - BOX_W / 2)}" y="{_f(y - BOX_H / 2)}" width="{BOX_W}" '
+            f'height="{BOX_H}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
+        )
+        lines = _wrap(node.name)
+        top = y - (len(lines) - 1) * 7 + 4
+        for j, line in enumerate(lines):
+            parts.append(f'<text x="{_f(x)}" y="{_f(top + j * 14)}" text-anchor="middle" '
+                         f'font-size="12" fill="#1d2733">{escape(line)}</text>')
+        note = "gift" if gift_start else node.note
+        if note:
+            parts.append(f'<text x="{_f(x)}" y="{_f(y - BOX_H / 2 - 6)}" text-anchor="middle" '
+                         f'font-size="11" font-weight="600" fill="#a15c00">{escape(note)}</text>')
+        parts.append("</g>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _edge_point(center: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
+    """Where the segment from a box's centre toward `toward` leaves the box."""
+    dx, dy = toward[0] - center[0], toward[1] - center[1]
+    if dx == 0 and dy == 0:
+        return center
+    half_w, half_h = BOX_W / 2 + 4, BOX_H / 2 + 4
+    t = min(half_w / abs(dx) if dx else math.inf, half_h / abs(dy) if dy else math.inf)
+    return center[0] + dx * t, center[1] + dy * t
+
+
+def _arrow(a: tuple[float, float], b: tuple[float, float], arrow: Arrow, marker: str) -> str:
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = math.hypot(dx, dy) or 1.0
+    # Bulge to the left of travel (screen coordinates): A→B and B→A separate.
+    nx, ny = dy / length, -dx / length
+    bend = min(60.0, 0.25 * length)
+    control = ((a[0] + b[0]) / 2 + nx * bend, (a[1] + b[1]) / 2 + ny * bend)
+    p0, p1 = _edge_point(a, control), _edge_point(b, control)
+    mid = (0.25 * p0[0] + 0.5 * control[0] + 0.25 * p1[0],
+           0.25 * p0[1] + 0.5 * control[1] + 0.25 * p1[1])
+    colour = "#1e7a3c" if arrow.confirmed else "#0b5cad"
+    dash = ' stroke-dasharray="6 4"' if arrow.gift else ""
+    label = escape(arrow.label)
+    return (
+        f'<g class="leg{" confirmed" if arrow.confirmed else ""}">'
+        f'<path d="M{_f(p0[0])},{_f(p0[1])} Q{_f(control[0])},{_f(control[1])} '
+        f'{_f(p1[0])},{_f(p1[1])}" fill="none" stroke="{colour}" stroke-width="2"{dash} '
+        f'marker-end="url(#{marker})"/>'
+        f'<text x="{_f(mid[0])}" y="{_f(mid[1])}" text-anchor="middle" font-size="12" '
+        f'fill="{colour}" stroke="#fff" stroke-width="4" paint-order="stroke">{label}</text>'
+        "</g>"
+    )
+
+
+def _describe(nodes: list[Node], arrows: list[Arrow]) -> str:
+    names = {node.key: node.name for node in nodes}
+    steps = [f"{names.get(a.giver, '?')} gives {a.label} to {names.get(a.receiver, '?')}"
+             + (" (received)" if a.confirmed else "") for a in arrows]
+    return "; ".join(steps) + "."
+
+
+def proposal_svg(proposal) -> Markup:
+    """The drawing of a stored proposal (participants in giving order, its legs)."""
+    from app.proposals.models import ExchangeKind
+
+    nodes = [Node(p.organisation_id, p.organisation.name) for p in proposal.participants]
+    arrows = []
+    for leg in proposal.legs:
+        currency = leg.currency
+        label = f"{currency.name}: {leg.quantity} × {currency.unit}"
+        gift = proposal.kind == ExchangeKind.CHAIN and leg.position == 0
+        arrows.append(Arrow(leg.giver_id, leg.receiver_id, label,
+                            confirmed=leg.confirmed_at is not None, gift=gift))
+    kind_label = "Chain" if proposal.kind == ExchangeKind.CHAIN else "Cycle"
+    return draw_exchange(nodes, arrows, kind=proposal.kind,
+                         title=f"{kind_label} of proposal #{proposal.id}", uid=str(proposal.id))

@@ -1,0 +1,169 @@
+"""marshmallow schemas of the proposals' and matching runs' API: what comes in
+(validated, unknown fields rejected) and what goes out (all dump-only)."""
+
+from __future__ import annotations
+
+import json
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from app.api.core import PageArgs
+from app.matching.services import MAX_TIME_LIMIT, OBJECTIVES
+from app.proposals.models import ExchangeKind, ProposalStatus, RunStatus
+from app.proposals.services import MAX_REASON
+
+ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses booleans, strings and floats (JSON `true` is not 1)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictNumber(fields.Float):
+    """A JSON number (not a boolean, not a string)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Not a valid number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# ---------------------------------------------------------------- input
+
+class ProposalReasonSchema(Schema):
+    """Body of approve / reject / accept / decline / cancel. `reason` is required
+    to reject, decline and cancel (422 naming it otherwise)."""
+
+    reason = fields.String(load_default="", validate=validate.Length(max=MAX_REASON))
+
+
+class ProposalConfirmSchema(ProposalReasonSchema):
+    """Body of confirm: the leg whose receipt the caller's organisation confirms."""
+
+    leg = StrictInteger(required=True, validate=ID_RANGE,
+                        metadata={"description": "Id of the leg (see `legs[].id`)."})
+
+
+class ProposalQuerySchema(PageArgs):
+    status = fields.String(validate=validate.OneOf(ProposalStatus.ALL))
+    kind = fields.String(validate=validate.OneOf(ExchangeKind.ALL))
+    organisation = fields.Integer(validate=ID_RANGE)
+    run = fields.Integer(validate=ID_RANGE)
+
+
+class RunWeightsSchema(Schema):
+    needs = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
+    value = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
+    parties = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
+    completion = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
+
+
+class MatchingRunInputSchema(Schema):
+    """Settings for this run only; omitted ones come from the market's settings."""
+
+    max_cycle = StrictInteger(validate=validate.Range(min=2, max=6))
+    max_chain = StrictInteger(validate=validate.Range(min=0, max=10))
+    fairness_threshold = StrictNumber(validate=validate.Range(min=0, max=1))
+    objective = fields.String(validate=validate.OneOf(OBJECTIVES))
+    weights = fields.Nested(RunWeightsSchema)
+    time_limit = StrictInteger(validate=validate.Range(min=1, max=MAX_TIME_LIMIT))
+
+
+# ---------------------------------------------------------------- output
+
+class ProposalParticipantSchema(Schema):
+    organisation_id = fields.Integer(dump_only=True)
+    organisation = fields.Function(lambda p: p.organisation.name, dump_only=True)
+    position = fields.Integer(dump_only=True)
+    value_given = fields.Float(dump_only=True)
+    value_received = fields.Float(dump_only=True)
+    fairness = fields.Float(dump_only=True, allow_none=True,
+                            metadata={"description": "null for a chain's gift giver and end."})
+    response = fields.String(dump_only=True)
+    responded_at = fields.DateTime(dump_only=True)
+    reason = fields.String(dump_only=True)
+
+
+class ProposalLegSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    position = fields.Integer(dump_only=True)
+    giver_id = fields.Integer(dump_only=True)
+    giver = fields.Function(lambda leg: leg.giver.name, dump_only=True)
+    receiver_id = fields.Integer(dump_only=True)
+    receiver = fields.Function(lambda leg: leg.receiver.name, dump_only=True)
+    offer_id = fields.Integer(dump_only=True)
+    need_id = fields.Integer(dump_only=True)
+    currency = fields.Function(lambda leg: leg.currency.code, dump_only=True)
+    quantity = fields.Integer(dump_only=True)
+    unit_value = fields.Float(dump_only=True)
+    value = fields.Float(dump_only=True)
+    confirmed_at = fields.DateTime(dump_only=True)
+    confirmed_by_id = fields.Integer(dump_only=True)
+
+
+class ProposalTransitionSchema(Schema):
+    action = fields.String(dump_only=True)
+    from_status = fields.String(dump_only=True)
+    to_status = fields.String(dump_only=True)
+    actor_id = fields.Integer(dump_only=True)
+    actor_name = fields.String(dump_only=True)
+    organisation_id = fields.Integer(dump_only=True)
+    reason = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class ProposalSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    run_id = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True, metadata={"enum": list(ExchangeKind.ALL)})
+    status = fields.String(dump_only=True, metadata={"enum": list(ProposalStatus.ALL)})
+    signature = fields.Function(lambda p: json.loads(p.signature), dump_only=True,
+                                metadata={"description": "Sorted [offer_id, need_id] pairs."})
+    weight = fields.Float(dump_only=True)
+    fairness = fields.Float(dump_only=True, allow_none=True)
+    expected_completion = fields.Float(dump_only=True, allow_none=True)
+    approved_at = fields.DateTime(dump_only=True)
+    approved_by_id = fields.Integer(dump_only=True)
+    accept_by = fields.DateTime(dump_only=True)
+    deliver_by = fields.DateTime(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True)
+    status_reason = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    participants = fields.List(fields.Nested(ProposalParticipantSchema), dump_only=True)
+    legs = fields.List(fields.Nested(ProposalLegSchema), dump_only=True)
+    transitions = fields.List(fields.Nested(ProposalTransitionSchema), dump_only=True)
+
+
+class MatchingRunSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": list(RunStatus.ALL)})
+    progress = fields.String(dump_only=True)
+    started_by_id = fields.Integer(dump_only=True)
+    started_by_name = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    started_at = fields.DateTime(dump_only=True)
+    finished_at = fields.DateTime(dump_only=True)
+    settings = fields.Dict(dump_only=True)
+    solver_status = fields.String(dump_only=True, metadata={
+        "description": "optimal, time_limit (best found; see bound) or fallback."})
+    optimal = fields.Boolean(dump_only=True)
+    objective = fields.Float(dump_only=True)
+    bound = fields.Float(dump_only=True)
+    stats = fields.Dict(dump_only=True)
+    error = fields.String(dump_only=True)
+    proposal_ids = fields.Function(lambda run: [p.id for p in run.proposals], dump_only=True)
+
+
+class MatchingRunDetailSchema(MatchingRunSchema):
+    market_input = fields.Dict(dump_only=True, metadata={
+        "description": "The exact engine input: replay with "
+                       "`python -m app.matching.engine solve FILE.json`."})
