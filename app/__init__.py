@@ -16,7 +16,7 @@ BLUEPRINTS = (
     "app.proposals.routes",
     "app.ledger.routes",
     "app.demo.routes",
-    "app.api",
+    "app.api.routes",
 )
 
 CLI_GROUPS = (
@@ -71,7 +71,7 @@ def register_blueprints(app: Flask) -> None:
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
         app.register_blueprint(module.bp)
-        if module_name == "app.api":
+        if module_name == "app.api.routes":
             # The API authenticates with bearer tokens, never cookies, so CSRF does not apply.
             csrf.exempt(module.bp)
 

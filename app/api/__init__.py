@@ -1,7 +1,5 @@
-"""The JSON API under /api/v1: one blueprint, one module per feature."""
+"""The JSON API under /api/v1: one blueprint (`app.api.routes.bp`), one module per feature.
 
-# Importing the feature modules registers their endpoints on `bp`.
-from app.api import auth, docs, ledger, market, proposals  # noqa: F401
-from app.api.core import bp
-
-__all__ = ["bp"]
+This package imports nothing on its own, so features can use its plumbing
+(`app.api.core`, `app.api.fields`) without pulling in every endpoint.
+"""

@@ -6,12 +6,12 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.core import PageArgs
+from app.api.fields import ID_RANGE
 from app.ledger import chain
 from app.ledger.models import EntryKind
 from app.ledger.services import MAX_REASON, LedgerFilter, TransitionFilter
 from app.proposals.models import ProposalStatus
 
-ID_RANGE = validate.Range(min=1, max=2**31 - 1)
 MONEY = {"as_string": True, "places": 2}
 
 

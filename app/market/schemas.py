@@ -5,32 +5,12 @@ timestamps dump-only). The services re-check every domain rule."""
 from __future__ import annotations
 
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, post_dump, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from app.api.core import PageArgs
+from app.api.fields import StrictBoolean, StrictInteger
 from app.market import services as svc
 from app.market.models import ListingKind, ListingStatus, Objective, Sector
-
-
-class StrictInteger(fields.Integer):
-    """An integer that refuses booleans, strings and floats (JSON `true` is not 1)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("Not a valid integer.")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictBoolean(fields.Boolean):
-    """A JSON boolean: only `true` or `false`."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("Not a valid boolean: use true or false.")
-        return value
 
 
 def _codes(max_items: int, description: str) -> fields.List:

@@ -5,38 +5,14 @@ from __future__ import annotations
 
 import json
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.api.core import PageArgs
+from app.api.fields import ID_RANGE, StrictInteger, StrictNumber
 from app.matching.services import MAX_TIME_LIMIT, OBJECTIVES
 from app.proposals.models import ExchangeKind, ProposalStatus, RunStatus
 from app.proposals.services import MAX_REASON
 
-ID_RANGE = validate.Range(min=1, max=2**31 - 1)
-
-
-class StrictInteger(fields.Integer):
-    """An integer that refuses booleans, strings and floats (JSON `true` is not 1)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("Not a valid integer.")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictNumber(fields.Float):
-    """A JSON number (not a boolean, not a string)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationError("Not a valid number.")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-# ---------------------------------------------------------------- input
 
 class ProposalReasonSchema(Schema):
     """Body of approve / reject / accept / decline / cancel. `reason` is required

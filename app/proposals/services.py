@@ -527,14 +527,18 @@ def _refuse_if_past_deadline(proposal: Proposal) -> None:
                                  "the exchange has expired.")
 
 
-def accept(actor: User, proposal_id: int, reason: str = "") -> Proposal:
-    """A participant's member accepts for their organisation; when every
-    organisation has accepted, approved → agreed and the delivery clock starts."""
-    reason = _clean_reason(reason, required=False)
-    proposal = _member_proposal(actor, proposal_id, listings=False)
+def _answer(actor: User, proposal_id: int, response: str, reason: str, *,
+            listings: bool) -> tuple[Proposal, ProposalParticipant, datetime]:
+    """Record the actor's organisation's answer to an approved exchange, once.
+
+    The conditional UPDATE (still pending → answered) is the guard: a double
+    click or a second member of the same organisation gets a 409.
+    """
+    verb = "accepted" if response == Response.ACCEPTED else "declined"
+    proposal = _member_proposal(actor, proposal_id, listings=listings)
     if proposal.status != ProposalStatus.APPROVED:
         raise _conflict(proposal_id, f"This exchange is {proposal.status}; only an approved "
-                                     "exchange can be accepted.")
+                                     f"exchange can be {verb}.")
     _refuse_if_past_deadline(proposal)
     participant = _participant_for(proposal, actor)
     now = utcnow()
@@ -542,13 +546,21 @@ def accept(actor: User, proposal_id: int, reason: str = "") -> Proposal:
         update(ProposalParticipant)
         .where(ProposalParticipant.id == participant.id,
                ProposalParticipant.response == Response.PENDING)
-        .values(response=Response.ACCEPTED, responded_by_id=actor.id, responded_at=now,
-                reason=reason)
+        .values(response=response, responded_by_id=actor.id, responded_at=now, reason=reason)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise _conflict(proposal_id, f"Your organisation already answered "
                                      f"({participant.response}).")
+    return proposal, participant, now
+
+
+def accept(actor: User, proposal_id: int, reason: str = "") -> Proposal:
+    """A participant's member accepts for their organisation; when every
+    organisation has accepted, approved → agreed and the delivery clock starts."""
+    reason = _clean_reason(reason, required=False)
+    proposal, participant, now = _answer(actor, proposal_id, Response.ACCEPTED, reason,
+                                         listings=False)
     db.session.expire(participant)
     org_name = participant.organisation.name
     waiting = [p.organisation.name for p in proposal.participants
@@ -580,24 +592,8 @@ def decline(actor: User, proposal_id: int, reason: str) -> Proposal:
     reservations are released and this exchange (its signature) is never
     proposed again."""
     reason = _clean_reason(reason, required=True)
-    proposal = _member_proposal(actor, proposal_id, listings=True)
-    if proposal.status != ProposalStatus.APPROVED:
-        raise _conflict(proposal_id, f"This exchange is {proposal.status}; only an approved "
-                                     "exchange can be declined.")
-    _refuse_if_past_deadline(proposal)
-    participant = _participant_for(proposal, actor)
-    now = utcnow()
-    result = db.session.execute(
-        update(ProposalParticipant)
-        .where(ProposalParticipant.id == participant.id,
-               ProposalParticipant.response == Response.PENDING)
-        .values(response=Response.DECLINED, responded_by_id=actor.id, responded_at=now,
-                reason=reason)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise _conflict(proposal_id, f"Your organisation already answered "
-                                     f"({participant.response}).")
+    proposal, participant, now = _answer(actor, proposal_id, Response.DECLINED, reason,
+                                         listings=True)
     org_name = participant.organisation.name
     if not _move(proposal, Action.DECLINE, ProposalStatus.APPROVED, ProposalStatus.DECLINED,
                  actor, reason=reason, organisation_id=actor.organisation_id,
