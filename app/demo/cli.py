@@ -19,22 +19,30 @@ def demo_group() -> None:
 @demo_group.command("seed")
 @click.option("--if-empty", is_flag=True,
               help="Do nothing (successfully) when organisations already exist.")
+@click.option("--without-history", is_flag=True,
+              help="Only the current market: no past exchanges, an empty ledger.")
 @with_appcontext
-def seed_command(if_empty: bool) -> None:
-    """Seed the demo market (organisations, currencies, listings, users) into an empty
-    database, then print the demo logins."""
+def seed_command(if_empty: bool, without_history: bool) -> None:
+    """Seed the demo market (organisations, currencies, listings, users) and its history
+    of past exchanges into an empty database, then print the demo logins."""
     if if_empty and not market_is_empty():
         click.echo("The database already has organisations; demo seed skipped.")
         _print_logins(demo_logins())
         return
     try:
-        result = seed_demo()
+        result = seed_demo(history=not without_history)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     click.echo(f"Seeded the demo market: {result.organisations} organisations, "
                f"{result.currencies} new currencies, {result.listings} listings.")
+    if result.history is not None:
+        past = result.history
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(past.outcomes.items()))
+        click.echo(f"Recorded {past.exchanges} past exchanges ({outcomes}) from "
+                   f"{past.first:%B %Y} to {past.last:%B %Y}: {past.ledger_entries} ledger "
+                   "entries.")
     click.echo("Planted exchanges (offer id -> need id):")
     for exchange in planted_exchanges(result.listing_ids):
         legs = ", ".join(f"{o}->{n}" for o, n in exchange["legs"])

@@ -3,13 +3,16 @@ so every demo record passes the market's validation."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from app.auth import services as accounts
 from app.auth.models import User
+from app.common import frozen_clock
 from app.common import today as utc_today
 from app.demo import data
+from app.demo.history import HistoryResult, seed_history
 from app.demo.logins import demo_accounts
 from app.errors import Conflict
 from app.extensions import db
@@ -25,6 +28,8 @@ class SeedResult:
     users: list[dict] = field(default_factory=list)
     # demo listing key -> database id, for tests and for printing the planted exchanges
     listing_ids: dict[str, int] = field(default_factory=dict)
+    # the past exchanges, when seeded with history
+    history: HistoryResult | None = None
 
 
 def market_is_empty() -> bool:
@@ -43,15 +48,47 @@ def ensure_currencies() -> list[Currency]:
     return currencies
 
 
-def seed_demo(today: date | None = None) -> SeedResult:
+# With history, the partnership's organisations and accounts date from this many
+# days before the seed day: before the first past exchange.
+FOUNDED_DAYS_AGO = 400
+
+
+def seed_demo(today: date | None = None, *, history: bool = False) -> SeedResult:
     """Create the Northshire demo market in an empty database (flushes; the caller commits).
 
+    With `history`, the organisations and accounts are dated a little over a year
+    back and, after the current market is in place, ten months of past exchanges
+    are recorded through the real services (see app/demo/history.py).
     Refuses (409) when organisations already exist: the demo never mixes with real data.
     """
     today = today or utc_today()
     if not market_is_empty():
         raise Conflict("The database already has organisations; the demo market is only "
                        "seeded into an empty one.")
+    founded = datetime.combine(today - timedelta(days=FOUNDED_DAYS_AGO), time(9))
+    with frozen_clock(founded) if history else nullcontext():
+        result, members = _seed_partnership()
+
+    for item in data.LISTINGS:
+        listing = market.create_listing(members[item.org], {
+            "kind": item.kind, "currency": item.currency, "category": item.category,
+            "title": item.title, "description": item.description, "tags": item.tags,
+            "quantity": item.quantity, "min_quantity": item.min_quantity,
+            "areas": item.areas, "remote": item.remote, "gift": item.gift,
+            "available_from": None if item.start is None else today + timedelta(item.start),
+            "available_until": None if item.until is None else today + timedelta(item.until),
+        }, today=today)
+        result.listing_ids[item.key] = listing.id
+    result.listings = len(data.LISTINGS)
+    db.session.flush()
+    if history:
+        result.history = seed_history(today)
+    return result
+
+
+def _seed_partnership() -> tuple[SeedResult, dict[str, User]]:
+    """Currencies, settings, organisations, exclusions and accounts; returns the
+    result so far and each organisation's member (by slug)."""
     result = SeedResult()
     before = db.session.execute(db.select(db.func.count(Currency.id))).scalar_one()
     ensure_currencies()
@@ -88,20 +125,7 @@ def seed_demo(today: date | None = None) -> SeedResult:
         if organisation is not None:
             members[organisation.slug] = user
         result.users.append(account)
-
-    for item in data.LISTINGS:
-        listing = market.create_listing(members[item.org], {
-            "kind": item.kind, "currency": item.currency, "category": item.category,
-            "title": item.title, "description": item.description, "tags": item.tags,
-            "quantity": item.quantity, "min_quantity": item.min_quantity,
-            "areas": item.areas, "remote": item.remote, "gift": item.gift,
-            "available_from": None if item.start is None else today + timedelta(item.start),
-            "available_until": None if item.until is None else today + timedelta(item.until),
-        }, today=today)
-        result.listing_ids[item.key] = listing.id
-    result.listings = len(data.LISTINGS)
-    db.session.flush()
-    return result
+    return result, members
 
 
 def planted_exchanges(listing_ids: dict[str, int] | None = None) -> list[dict]:

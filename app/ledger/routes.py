@@ -21,7 +21,7 @@ from app.auth.models import Role, User
 from app.errors import ServiceError
 from app.extensions import db
 from app.ledger import chain, services, trust
-from app.ledger.drawing import network_svg
+from app.ledger.drawing import network_svg, over_time_svg
 from app.ledger.forms import ReverseForm
 from app.ledger.models import EntryKind, LedgerEntry
 from app.ledger.schemas import (
@@ -78,9 +78,11 @@ def workspace():
     page = paginate(statement, _page(), current_app.config["PAGE_SIZE"])
     head = db.session.execute(
         db.select(db.func.max(LedgerEntry.sequence))).scalar_one()
+    months = trust.exchanges_over_time_view(_actor())
     return render_template(
         "ledger/workspace.html", page=page, args=raw, errors=errors, filters=filters,
-        head=head, EntryKind=EntryKind, **_filter_choices(),
+        head=head, EntryKind=EntryKind, months=months, over_time=over_time_svg(months),
+        **_filter_choices(),
     ), (400 if errors else 200)
 
 
@@ -207,13 +209,16 @@ def organisation_trust(organisation_id: int):
     """An organisation's trust figures (full or public, see the module docstring)."""
     actor = _actor()
     view = trust.trust_view(actor, organisation_id)
-    entries = None
+    entries = months = over_time = None
     if view["scope"] == "full":
         filters = services.LedgerFilter(organisation_id=organisation_id)
         entries = paginate(services.entries_statement(actor, filters), _page(),
                            current_app.config["PAGE_SIZE"])
+        months = trust.exchanges_over_time_view(actor, organisation_id)
+        over_time = over_time_svg(months, organisation=view["name"])
     return render_template("ledger/organisation.html", trust=view, entries=entries,
-                           see_all=trust.sees_everything(actor))
+                           see_all=trust.sees_everything(actor), months=months,
+                           over_time=over_time)
 
 
 @bp.get("/trust/network")

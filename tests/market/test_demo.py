@@ -15,6 +15,7 @@ from app import create_app
 from app.auth.models import Role, User
 from app.auth.passwords import verify_password
 from app.demo import data, demo_logins
+from app.demo.history_data import HISTORY
 from app.demo.seed import seed_demo
 from app.extensions import db
 from app.market.models import Currency, Listing, ListingStatus, Organisation
@@ -46,7 +47,9 @@ def test_seed_command_then_if_empty(runner):
     assert data.MEMBER_PASSWORD in result.output
     assert "T1 cycle: kingsford-pcn -> carers-network -> nsh-fire" in result.output
     counts = (count(Organisation), count(Listing), count(Currency), count(User))
-    assert counts == (len(data.ORGANISATIONS), len(data.LISTINGS), 4,
+    # The command also records the demo's past exchanges, each leg with its own offer and need.
+    past_listings = sum(2 * len(exchange.legs) for exchange in HISTORY)
+    assert counts == (len(data.ORGANISATIONS), len(data.LISTINGS) + past_listings, 4,
                       len(data.ORGANISATIONS) + len(data.STAFF_USERS))
     again = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert again.exit_code == 0 and "skipped" in again.output
