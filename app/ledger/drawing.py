@@ -28,16 +28,18 @@ from app.ledger.trust import MonthFigures, Network
 WIDTH = 900
 CELL_HEIGHT = 300
 LABEL_CHARS = 22
+WIDE_LABEL_CHARS = 30
+RING_MAX = 40
 
 
 def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
-                                        dict[int, tuple[float, float]], int]:
+                                        dict[int, tuple[float, float, bool]], int]:
     """Node positions, the centre of each node's cell, and the picture's height.
 
     Each group of organisations linked by exchanges (a connected component)
     gets its own cell of a grid, biggest first, so a small group is not
-    squeezed into a corner by a big one: a ring for up to eight organisations,
-    networkx's spring layout (weighted, fixed seed) for more.
+    squeezed into a corner by a big one: a ring for up to RING_MAX organisations
+    (a partnership's size), networkx's spring layout (weighted, fixed seed) beyond.
     """
     graph = nx.Graph()
     graph.add_nodes_from(org_id for org_id, _name, _n in network.nodes)
@@ -61,15 +63,19 @@ def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
         left = 0.0 if span == 3 else x_slot * width
         cx, cy = left + width / 2, y + height / 2 - 10
         radius = min(width, height) / 2 - 60
-        if len(group) <= 8:
-            for i, node in enumerate(group):
+        if len(group) <= RING_MAX:
+            # Reverse Cuthill-McKee puts linked organisations next to each other on
+            # the ring, so few lines cross it; the order is deterministic.
+            order = (list(nx.utils.reverse_cuthill_mckee_ordering(graph.subgraph(group)))
+                     if len(group) > 3 else group)
+            for i, node in enumerate(order):
                 angle = -math.pi / 2 + 2 * math.pi * i / len(group)
                 positions[node] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
         else:
             raw = nx.spring_layout(graph.subgraph(group), seed=7, weight="weight")
             for node, (px, py) in raw.items():
                 positions[node] = (cx + px * (width / 2 - 80), cy + py * (height / 2 - 50))
-        centres.update(dict.fromkeys(group, (cx, cy)))
+        centres.update(dict.fromkeys(group, (cx, cy, span == 3)))
         if span == 3:
             y += height
         else:
@@ -78,8 +84,8 @@ def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
     return positions, centres, int(total) or CELL_HEIGHT
 
 
-def _label(name: str) -> str:
-    return name if len(name) <= LABEL_CHARS else name[:LABEL_CHARS - 1] + "…"
+def _label(name: str, chars: int = LABEL_CHARS) -> str:
+    return name if len(name) <= chars else name[:chars - 1] + "…"
 
 
 def network_svg(network: Network, link: Callable[[int], str] | None = None) -> Markup:
@@ -113,19 +119,23 @@ def network_svg(network: Network, link: Callable[[int], str] | None = None) -> M
     for org_id, name, exchanges in network.nodes:
         x, y = where[org_id]
         radius = 8 + 14 * math.sqrt(exchanges / most_node)
-        # Labels point away from the group's centre: above or below, sideways only
-        # for nodes level with it (cells sit side by side, so sideways is tight).
-        cx, cy = centres[org_id]
-        if abs(y - cy) >= 0.35 * abs(x - cx):
+        # Labels point away from the group's centre. In a full-width cell they go
+        # sideways (room on both sides; stacked labels above and below would collide);
+        # in narrow side-by-side cells, above or below except level with the centre.
+        cx, cy, wide = centres[org_id]
+        vertical = abs(x - cx) < 0.25 * abs(y - cy) if wide else (
+            abs(y - cy) >= 0.35 * abs(x - cx))
+        if vertical:
             lx, ly, anchor = x, (y - radius - 6 if y < cy else y + radius + 14), "middle"
         else:
             lx, ly, anchor = x + (radius + 5 if x > cx else -radius - 5), y + 4, (
                 "start" if x > cx else "end")
+        label = _label(name, WIDE_LABEL_CHARS if wide else LABEL_CHARS)
         circle = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="#e7f5ec" '
                   f'stroke="#1e7a3c" stroke-width="2"><title>{escape(name)}: {exchanges} '
                   f"exchange{'s' if exchanges != 1 else ''} completed</title></circle>"
                   f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" text-anchor="{anchor}" '
-                  f'fill="#1d2733">{escape(_label(name))}</text>')
+                  f'fill="#1d2733">{escape(label)}</text>')
         if link is not None:
             circle = f'<a href="{escape(link(org_id))}">{circle}</a>'
         parts.append(circle)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 BOX_W, BOX_H = 168, 46
+LABEL_ROOM = 150
 LINE_CHARS = 22
 
 
@@ -62,10 +63,13 @@ def draw_exchange(nodes: list[Node], arrows: list[Arrow], *, kind: str = "cycle"
     n = max(len(nodes), 1)
     # Neighbours on the circle sit a box width plus room for an arrow apart.
     radius = max(130.0, (BOX_W + 130) / (2 * math.sin(math.pi / n))) if n > 1 else 130.0
-    width = 2 * radius + BOX_W + 60
-    height = 2 * radius + BOX_H + 90
-    cx, cy = width / 2, height / 2 + 10
-    start = math.pi if n == 2 and kind == "cycle" else -math.pi / 2
+    # Side margins leave room for arrow labels, which sit outside the curves.
+    width = 2 * radius + BOX_W + 2 * LABEL_ROOM
+    # A reciprocal pair sits side by side: no need for the circle's full height.
+    side_by_side = n == 2 and kind == "cycle"
+    height = BOX_H + 160 if side_by_side else 2 * radius + BOX_H + 90
+    cx, cy = width / 2, height / 2 + (0 if side_by_side else 10)
+    start = math.pi if side_by_side else -math.pi / 2
     positions: dict[int, tuple[float, float]] = {}
     for i, node in enumerate(nodes):
         angle = start + 2 * math.pi * i / n
@@ -115,6 +119,9 @@ def draw_exchange(nodes: list[Node], arrows: list[Arrow], *, kind: str = "cycle"
     return Markup("".join(parts))
 
 
+LABEL_GAP = 6.0
+
+
 def _edge_point(center: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
     """Where the segment from a box's centre toward `toward` leaves the box."""
     dx, dy = toward[0] - center[0], toward[1] - center[1]
@@ -138,13 +145,19 @@ def _arrow(a: tuple[float, float], b: tuple[float, float], arrow: Arrow, marker:
     colour = "#1e7a3c" if arrow.confirmed else "#0b5cad"
     dash = ' stroke-dasharray="6 4"' if arrow.gift else ""
     label = escape(arrow.label)
+    # The label sits just outside the curve's bulge, anchored away from it, so the
+    # line never runs through the words (a halo alone leaves it visible between them).
+    lx, ly = mid[0] + nx * LABEL_GAP, mid[1] + ny * LABEL_GAP
+    anchor = "start" if nx > 0.5 else "end" if nx < -0.5 else "middle"
+    baseline = "hanging" if ny > 0.5 else "auto" if ny < -0.5 else "middle"
     return (
         f'<g class="leg{" confirmed" if arrow.confirmed else ""}">'
         f'<path d="M{_f(p0[0])},{_f(p0[1])} Q{_f(control[0])},{_f(control[1])} '
         f'{_f(p1[0])},{_f(p1[1])}" fill="none" stroke="{colour}" stroke-width="2"{dash} '
         f'marker-end="url(#{marker})"/>'
-        f'<text x="{_f(mid[0])}" y="{_f(mid[1])}" text-anchor="middle" font-size="12" '
-        f'fill="{colour}" stroke="#fff" stroke-width="4" paint-order="stroke">{label}</text>'
+        f'<text x="{_f(lx)}" y="{_f(ly)}" text-anchor="{anchor}" dominant-baseline="{baseline}" '
+        f'font-size="12" fill="{colour}" stroke="#fff" stroke-width="4" paint-order="stroke">'
+        f"{label}</text>"
         "</g>"
     )
 
