@@ -3,7 +3,7 @@
 Plain data, no Flask. Dates are offsets in days from the day the market is
 seeded, so the demo never starts out expired.
 
-The listings are arranged so that, under MISSION.md's compatibility rule, the
+The listings are arranged so that, under the market's compatibility rule, the
 market holds at least these exchanges, each fair at the default threshold
 (0.5) and using listings no other planted exchange uses (see `PLANTED`):
 

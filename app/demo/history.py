@@ -191,7 +191,7 @@ class _Player:
             self.result.listings += 1
 
     def engine_result(self, story: _Story) -> dict:
-        """The exchange as the matching engine reports one (ENGINE-INTERFACE.md)."""
+        """The exchange as the matching engine reports one."""
         spec = story.spec
         org_ids = {slug: str(self.organisations[slug].id) for slug in story.organisations}
         legs, given, received = [], dict.fromkeys(org_ids, 0.0), dict.fromkeys(org_ids, 0.0)

@@ -68,7 +68,7 @@ class ListingStatus:
 
 
 class Objective:
-    """What the matcher maximises (see MISSION.md, "Matching run")."""
+    """What the matcher maximises (see the README, "The matching engine")."""
 
     LEXICOGRAPHIC = "lexicographic"
     WEIGHTED = "weighted"

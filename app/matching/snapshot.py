@@ -1,4 +1,4 @@
-"""The market as the engine sees it: a market document (ENGINE-INTERFACE.md)
+"""The market as the engine sees it: a market document (README, "The matching engine")
 built from the database at one moment.
 
 What goes in: open listings of active currencies, not past their

@@ -1,6 +1,6 @@
-"""An independent reading of MISSION.md's compatibility rule, for testing the demo data.
+"""An independent reading of the market's compatibility rule, for testing the demo data.
 
-It builds the matching engine's market document (ENGINE-INTERFACE.md) from the
+It builds the matching engine's market document from the
 database and finds compatible arcs, short cycles and gift chains by brute force,
 without the engine, so the demo can be checked while the engine is being written.
 """
@@ -52,7 +52,7 @@ def _day(value: str | None, default: date) -> date:
 
 
 def compatible(offer: dict, need: dict, excludes: dict[str, set[str]]) -> bool:
-    """MISSION.md's rule, clause by clause."""
+    """The compatibility rule, clause by clause."""
     a, b = offer["organisation"], need["organisation"]
     if a == b or offer["kind"] != "offer" or need["kind"] != "need":
         return False

@@ -44,7 +44,7 @@ class Market:
 
 
 def result_for(legs: list[tuple[Listing, Listing, int]], kind: str = "cycle") -> dict:
-    """An engine result (ENGINE-INTERFACE.md) with one exchange made of `legs`."""
+    """An engine result (the format the engine returns) with one exchange made of `legs`."""
     nodes: list[str] = []
     out_legs = []
     participants: dict[str, dict] = {}

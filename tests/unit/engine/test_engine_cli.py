@@ -1,0 +1,93 @@
+"""The command line: one JSON result on stdout; bad input -> message on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from app.matching.engine.__main__ import main
+
+GRAPH = {"nodes": [{"id": "1"}, {"id": "2", "offers": ["2a", "2b"]}, {"id": "9", "gift": True}],
+         "arcs": [{"from": "1", "to": "2", "weight": 1.0},
+                  {"from": "2", "to": "1", "offer": "2b", "weight": 3.0},
+                  {"from": "9", "to": "1"}]}
+
+
+def write(tmp_path, content, name="doc.json") -> str:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+def test_solve_prints_one_json_result(tmp_path, capsys):
+    assert main(["solve", write(tmp_path, GRAPH)]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert result["objective"] == 4.0 and result["optimal"] is True
+    assert result["exchanges"][0]["nodes"] == ["1", "2"]
+
+
+def test_flags_override_the_document(tmp_path, capsys):
+    doc = dict(GRAPH, settings={"max_cycle": 3, "max_chain": 3})
+    assert main(["solve", write(tmp_path, doc), "--max-cycle", "2", "--max-chain", "0",
+                 "--time-limit", "5", "--compact"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["stats"]["max_cycle"] == 2 and result["stats"]["max_chain"] == 0
+
+
+def test_market_document_from_stdin(monkeypatch, capsys):
+    from .test_engine_market import reciprocal
+
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO(json.dumps(reciprocal())))
+    assert main(["solve", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] == "market"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("{not json", [], "not valid JSON"),
+        ('{"nodes": [], "arcs": [], "x": NaN}', [], "not valid JSON"),
+        ("[1, 2]", [], "must be a JSON object"),
+        ({"nodes": [{"id": "1"}], "arcs": [{"from": "1", "to": "7"}]}, [], "unknown node id"),
+        ({"nodes": [{"id": "1"}, {"id": "2"}], "arcs": [{"from": "1", "to": "2",
+                                                        "weight": -3}]}, [], "weight"),
+        ({"nodes": [{"id": "1"}, {"id": "1"}], "arcs": []}, [], "duplicate id"),
+        (GRAPH, ["--max-cycle", "9"], "max_cycle must be between 2 and 6"),
+        (GRAPH, ["--max-chain", "-1"], "max_chain"),
+        (GRAPH, ["--time-limit", "0"], "time_limit"),
+        ({"organisations": [], "currencies": [], "listings": [{"id": "1"}]}, [],
+         "missing field organisation"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys, content, args, message):
+    assert main(["solve", write(tmp_path, content), *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_missing_file_and_bad_usage(tmp_path, capsys):
+    assert main(["solve", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["solve"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["solve", "x.json", "--max-cycle", "three"])
+    assert exc.value.code == 2
+
+
+def test_module_entry_point_in_a_subprocess(tmp_path):
+    good = subprocess.run([sys.executable, "-m", "app.matching.engine", "solve",
+                           write(tmp_path, GRAPH)], capture_output=True, text=True, check=False)
+    assert good.returncode == 0 and json.loads(good.stdout)["objective"] == 4.0
+    bad = subprocess.run([sys.executable, "-m", "app.matching.engine", "solve",
+                          write(tmp_path, "{oops", "bad.json")], capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "error:" in bad.stderr and "Traceback" not in bad.stderr
