@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import INSTANCE_DIR, Config, config_from_env
 
@@ -63,10 +64,42 @@ def register_models() -> None:
     import app.models  # noqa: F401
 
 
+MAX_ID = 2**31 - 1
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regular expression matching the decimal numbers 0..limit (leading zeros allowed)."""
+    text = str(limit)
+    options = [rf"\d{{1,{len(text) - 1}}}"]
+    for i, digit in enumerate(text):
+        if digit != "0":  # this prefix, a smaller digit here, then any digits
+            rest = len(text) - i - 1
+            options.append(text[:i] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(text)
+    return "(?:" + "|".join(options) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route is a database id: a number beyond a 32-bit id cannot
+    exist, so it does not match the route (404) instead of overflowing the driver.
+
+    The bound is in the pattern, not only in `max`: Werkzeug checks the method before
+    converting, so a conversion failure on one of two same-path rules would read 405.
+    """
+
+    regex = _digits_at_most(MAX_ID)
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
     import importlib
 
     from app.extensions import csrf
+
+    app.url_map.converters["int"] = IdConverter
 
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)

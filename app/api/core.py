@@ -9,6 +9,7 @@ decorator dumps it with the response schema and commits once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -168,7 +169,8 @@ def _replay(key: str) -> Response | None:
     ).scalar_one_or_none()
     if record is None:
         return None
-    if record.method != request.method or record.path != request.path:
+    if (record.method, record.path, record.request_hash) != (
+            request.method, request.path, _request_hash()):
         raise ApiAbort(422, "This Idempotency-Key was already used for a different request.",
                        errors={"Idempotency-Key": ["Already used for another request."]})
     response = jsonify(record.body)
@@ -177,12 +179,16 @@ def _replay(key: str) -> Response | None:
     return response
 
 
+def _request_hash() -> str:
+    return hashlib.sha256(request.get_data()).hexdigest()
+
+
 def _store(key: str, status: int, body: Any) -> None:
     from app.proposals.models import IdempotencyRecord
 
     db.session.add(IdempotencyRecord(
         user_id=current_user.id, key=key, method=request.method, path=request.path,
-        status_code=status, body=body,
+        request_hash=_request_hash(), status_code=status, body=body,
     ))
 
 

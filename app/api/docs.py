@@ -13,12 +13,17 @@ from apispec.ext.marshmallow.common import (
     resolve_schema_instance,
 )
 from flask import abort, jsonify, render_template, send_from_directory
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from app.api.core import AUTHENTICATED, PUBLIC, REGISTRY, bp, openapi_path
 
 
 class ErrorSchema(Schema):
+    """Every error's shape. A conflict may add context, e.g. `current_status`."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as additionalProperties: conflicts add context
+
     code = fields.String(required=True, metadata={"example": "validation_error"})
     status = fields.Integer(required=True, metadata={"example": 422})
     message = fields.String(required=True)
@@ -124,14 +129,15 @@ def build_spec() -> dict:
             "responses": {},
         }
         params = [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+            {"in": "path", "name": name, "required": True,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
             for name in _path_names(path)
         ]
         if doc.query is not None:
             params.append({"in": "query", "schema": doc.query})
         if doc.idempotent:
             params.append({"in": "header", "name": "Idempotency-Key", "required": False,
-                           "schema": {"type": "string", "maxLength": 200},
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                            "description": "Replaying a key returns the first answer."})
         if params:
             operation["parameters"] = params
@@ -150,6 +156,8 @@ def build_spec() -> dict:
             success["content"] = {"application/json": {"schema": schema}}
         operation["responses"][str(doc.status)] = success
         codes = ["400", "422"] if (doc.body or doc.query) else []
+        if doc.idempotent:
+            codes += ["400", "422"]  # a malformed Idempotency-Key; one reused for another request
         if doc.body is not None:
             codes.append("413")
         if doc.roles != PUBLIC:

@@ -59,7 +59,8 @@ def stream_export(fmt: str, filters: services.LedgerFilter) -> Response:
 
 
 @endpoint("/ledger/entries", "GET", roles=AUTHENTICATED, query=LedgerQuerySchema(),
-          response=EntrySchema(), paged=True, tag="ledger")
+          response=EntrySchema(), paged=True, tag="ledger",
+          responses={"403": "A member asked for another organisation's entries"})
 def list_entries(args: dict):
     """Ledger entries, newest first, filtered by organisation, currency, dates, kind,
     proposal. Members get their own organisation's entries only."""
@@ -135,7 +136,8 @@ def organisation_trust(organisation_id: int):
 
 
 @endpoint("/trust/pairs", "GET", roles=AUTHENTICATED, query=PairQuerySchema(),
-          response=PairListSchema(), tag="trust")
+          response=PairListSchema(), tag="trust",
+          responses={"403": "A member asked for another organisation's pairs"})
 def pairs(args: dict):
     """Pairs of organisations and the exchanges they completed together, most first.
     Members see only their own organisation's pairs."""

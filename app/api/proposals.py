@@ -25,6 +25,7 @@ from app.proposals.schemas import (
     ProposalConfirmSchema,
     ProposalQuerySchema,
     ProposalReasonSchema,
+    ProposalRequiredReasonSchema,
     ProposalSchema,
 )
 
@@ -107,13 +108,13 @@ def approve_proposal(proposal_id: int, body: dict):
     return services.approve(current_user, proposal_id, body["reason"])
 
 
-@_action("reject", COORDINATOR, body_required=True)
+@_action("reject", COORDINATOR, body=ProposalRequiredReasonSchema(), body_required=True)
 def reject_proposal(proposal_id: int, body: dict):
     """Reject a proposed exchange (coordinators); `reason` required."""
     return services.reject(current_user, proposal_id, body["reason"])
 
 
-@_action("cancel", COORDINATOR, body_required=True)
+@_action("cancel", COORDINATOR, body=ProposalRequiredReasonSchema(), body_required=True)
 def cancel_proposal(proposal_id: int, body: dict):
     """Cancel a stalled approved or agreed exchange (coordinators); `reason` required.
     Reservations are released."""
@@ -126,7 +127,7 @@ def accept_proposal(proposal_id: int, body: dict):
     return services.accept(current_user, proposal_id, body["reason"])
 
 
-@_action("decline", MEMBER, body_required=True)
+@_action("decline", MEMBER, body=ProposalRequiredReasonSchema(), body_required=True)
 def decline_proposal(proposal_id: int, body: dict):
     """Decline for your organisation (`reason` required): the exchange is declined,
     reservations released, and it is never proposed again."""

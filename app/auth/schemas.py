@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import UtcDateTime
 from app.auth.models import ApiToken, Role
 from app.auth.passwords import MAX_PASSWORD_LENGTH
 from app.auth.services import MAX_EMAIL_LENGTH, MAX_TOKEN_NAME_LENGTH, token_state
@@ -37,10 +38,10 @@ class ApiTokenSchema(Schema):
     prefix = fields.String(dump_only=True,
                            metadata={"description": "The token's first characters, "
                                                     "to recognise it."})
-    created_at = fields.DateTime(dump_only=True)
-    expires_at = fields.DateTime(dump_only=True, allow_none=True)
-    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    expires_at = UtcDateTime(dump_only=True, allow_none=True)
+    last_used_at = UtcDateTime(dump_only=True, allow_none=True)
+    revoked_at = UtcDateTime(dump_only=True, allow_none=True)
     revoked = fields.Function(lambda token: token.revoked_at is not None, dump_only=True)
     state = fields.Function(lambda token: token_state(token), dump_only=True,
                             metadata={"enum": ["live", "expired", "revoked"]})
@@ -80,5 +81,5 @@ class MeSchema(Schema):
     role = fields.String(dump_only=True, metadata={"enum": list(Role.ALL)})
     organisation = fields.Nested(UserOrganisationSchema, dump_only=True, allow_none=True,
                                  metadata={"description": "Members only; null otherwise."})
-    created_at = fields.DateTime(dump_only=True)
-    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = UtcDateTime(dump_only=True)
+    last_login_at = UtcDateTime(dump_only=True, allow_none=True)

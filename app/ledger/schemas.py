@@ -6,14 +6,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.core import PageArgs
-from app.api.fields import ID_RANGE
+from app.api.fields import ID_RANGE, UtcDateTime, money
 from app.ledger import chain
 from app.ledger.models import EntryKind
 from app.ledger.services import MAX_REASON, LedgerFilter, TransitionFilter
 from app.proposals.models import ProposalStatus
-
-MONEY = {"as_string": True, "places": 2}
-
 
 # --- query arguments ---------------------------------------------------------------------
 
@@ -153,11 +150,11 @@ class TransitionSchema(Schema):
     actor_name = fields.String(dump_only=True)
     organisation_id = fields.Integer(dump_only=True, allow_none=True)
     reason = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class TimelineEventSchema(Schema):
-    at = fields.DateTime(dump_only=True)
+    at = UtcDateTime(dump_only=True)
     kind = fields.String(dump_only=True)
     title = fields.String(dump_only=True)
     actor = fields.String(dump_only=True)
@@ -168,7 +165,7 @@ class TimelineEventSchema(Schema):
 class TimelineSchema(Schema):
     proposal_id = fields.Function(lambda t: t.proposal.id, dump_only=True)
     status = fields.Function(lambda t: t.proposal.status, dump_only=True)
-    run_id = fields.Function(lambda t: t.run.id if t.run else None, dump_only=True)
+    run_id = fields.Function(lambda t: t.run.id if t.run else None, dump_only=True, allow_none=True)
     events = fields.List(fields.Nested(TimelineEventSchema), dump_only=True)
     entries = fields.List(fields.Nested(EntrySchema), dump_only=True)
 
@@ -176,9 +173,9 @@ class TimelineSchema(Schema):
 class CurrencyFlowSchema(Schema):
     currency = fields.String(dump_only=True)
     quantity_given = fields.Integer(dump_only=True)
-    value_given = fields.Decimal(dump_only=True, **MONEY)
+    value_given = money(dump_only=True)
     quantity_received = fields.Integer(dump_only=True)
-    value_received = fields.Decimal(dump_only=True, **MONEY)
+    value_received = money(dump_only=True)
 
 
 class PartnerSchema(Schema):
@@ -207,14 +204,14 @@ class TrustSchema(Schema):
     declines = fields.Integer(dump_only=True)
     cancellations = fields.Integer(dump_only=True)
     expiries = fields.Integer(dump_only=True)
-    last_exchange = fields.DateTime(dump_only=True, allow_none=True)
+    last_exchange = UtcDateTime(dump_only=True, allow_none=True)
     partners = fields.List(fields.Nested(PartnerSchema), dump_only=True)
     flows = fields.List(fields.Nested(CurrencyFlowSchema), dump_only=True,
                         metadata={"description": "Per currency, reversals netted"})
-    total_given = fields.Decimal(dump_only=True, **MONEY)
-    total_received = fields.Decimal(dump_only=True, **MONEY)
-    reciprocity_balance = fields.Decimal(
-        dump_only=True, **MONEY, metadata={"description": "total given − total received"})
+    total_given = money(dump_only=True)
+    total_received = money(dump_only=True)
+    reciprocity_balance = money(
+        dump_only=True, metadata={"description": "total given − total received"})
     reciprocity = fields.Float(dump_only=True, allow_none=True,
                                metadata={"description": "min / max of given and received"})
     entries_reversed = fields.Integer(dump_only=True)
@@ -227,9 +224,9 @@ class PairSchema(Schema):
     organisation_b = fields.String(attribute="b_name", dump_only=True)
     exchanges = fields.Integer(dump_only=True,
                                metadata={"description": "Completed exchanges both took part in"})
-    value_a_to_b = fields.Decimal(dump_only=True, **MONEY)
-    value_b_to_a = fields.Decimal(dump_only=True, **MONEY)
-    last_exchange = fields.DateTime(dump_only=True, allow_none=True)
+    value_a_to_b = money(dump_only=True)
+    value_b_to_a = money(dump_only=True)
+    last_exchange = UtcDateTime(dump_only=True, allow_none=True)
 
 
 class PairListSchema(Schema):

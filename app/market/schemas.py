@@ -8,7 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, post_dump, validate
 
 from app.api.core import PageArgs
-from app.api.fields import StrictBoolean, StrictInteger
+from app.api.fields import StrictBoolean, StrictInteger, UtcDateTime
 from app.market import services as svc
 from app.market.models import ListingKind, ListingStatus, Objective, Sector
 
@@ -50,8 +50,8 @@ class OrganisationSchema(Schema):
     internal_notes = fields.String(dump_only=True, metadata={"description": PRIVATE_NOTE})
     excluded_ids = fields.Function(lambda org: [other.id for other in org.excluded],
                                    dump_only=True, metadata={"description": PRIVATE_NOTE})
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
     @post_dump(pass_original=True)
     def hide_private(self, data: dict, original, **kwargs) -> dict:
@@ -99,7 +99,7 @@ class CurrencySchema(Schema):
         "description": "Market credits per unit; applies to exchanges proposed from now on."})
     active = fields.Boolean(dump_only=True)
     categories = fields.List(fields.String(), dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class CurrencyInputSchema(Schema):
@@ -161,8 +161,8 @@ class ListingSchema(Schema):
     gift = fields.Boolean(attribute="is_gift", dump_only=True)
     status = fields.String(dump_only=True, attribute="current_status",
                            metadata={"enum": list(ListingStatus.ALL)})
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
 
 
 class ListingInputSchema(Schema):

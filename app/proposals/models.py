@@ -291,6 +291,8 @@ class IdempotencyRecord(db.Model):
     key: Mapped[str] = mapped_column(String(200), nullable=False)
     method: Mapped[str] = mapped_column(String(10), nullable=False)
     path: Mapped[str] = mapped_column(String(500), nullable=False)
+    # SHA-256 of the request body: a key reused with another body is refused, not replayed.
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     status_code: Mapped[int] = mapped_column(nullable=False)
     body: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

@@ -8,17 +8,22 @@ import json
 from marshmallow import Schema, fields, validate
 
 from app.api.core import PageArgs
-from app.api.fields import ID_RANGE, StrictInteger, StrictNumber
+from app.api.fields import ID_RANGE, StrictInteger, StrictNumber, UtcDateTime, money
 from app.matching.services import MAX_TIME_LIMIT, OBJECTIVES
 from app.proposals.models import ExchangeKind, ProposalStatus, RunStatus
 from app.proposals.services import MAX_REASON
 
 
 class ProposalReasonSchema(Schema):
-    """Body of approve / reject / accept / decline / cancel. `reason` is required
-    to reject, decline and cancel (422 naming it otherwise)."""
+    """Body of approve and accept: an optional `reason`."""
 
     reason = fields.String(load_default="", validate=validate.Length(max=MAX_REASON))
+
+
+class ProposalRequiredReasonSchema(Schema):
+    """Body of reject, decline and cancel: the `reason` is required (422 naming it otherwise)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON))
 
 
 class ProposalConfirmSchema(ProposalReasonSchema):
@@ -59,12 +64,12 @@ class ProposalParticipantSchema(Schema):
     organisation_id = fields.Integer(dump_only=True)
     organisation = fields.Function(lambda p: p.organisation.name, dump_only=True)
     position = fields.Integer(dump_only=True)
-    value_given = fields.Float(dump_only=True)
-    value_received = fields.Float(dump_only=True)
+    value_given = money(dump_only=True)
+    value_received = money(dump_only=True)
     fairness = fields.Float(dump_only=True, allow_none=True,
                             metadata={"description": "null for a chain's gift giver and end."})
     response = fields.String(dump_only=True)
-    responded_at = fields.DateTime(dump_only=True)
+    responded_at = UtcDateTime(dump_only=True, allow_none=True)
     reason = fields.String(dump_only=True)
 
 
@@ -79,26 +84,26 @@ class ProposalLegSchema(Schema):
     need_id = fields.Integer(dump_only=True)
     currency = fields.Function(lambda leg: leg.currency.code, dump_only=True)
     quantity = fields.Integer(dump_only=True)
-    unit_value = fields.Float(dump_only=True)
-    value = fields.Float(dump_only=True)
-    confirmed_at = fields.DateTime(dump_only=True)
-    confirmed_by_id = fields.Integer(dump_only=True)
+    unit_value = money(dump_only=True)
+    value = money(dump_only=True)
+    confirmed_at = UtcDateTime(dump_only=True, allow_none=True)
+    confirmed_by_id = fields.Integer(dump_only=True, allow_none=True)
 
 
 class ProposalTransitionSchema(Schema):
     action = fields.String(dump_only=True)
-    from_status = fields.String(dump_only=True)
+    from_status = fields.String(dump_only=True, allow_none=True)
     to_status = fields.String(dump_only=True)
-    actor_id = fields.Integer(dump_only=True)
+    actor_id = fields.Integer(dump_only=True, allow_none=True)
     actor_name = fields.String(dump_only=True)
-    organisation_id = fields.Integer(dump_only=True)
+    organisation_id = fields.Integer(dump_only=True, allow_none=True)
     reason = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
 
 
 class ProposalSchema(Schema):
     id = fields.Integer(dump_only=True)
-    run_id = fields.Integer(dump_only=True)
+    run_id = fields.Integer(dump_only=True, allow_none=True)
     kind = fields.String(dump_only=True, metadata={"enum": list(ExchangeKind.ALL)})
     status = fields.String(dump_only=True, metadata={"enum": list(ProposalStatus.ALL)})
     signature = fields.Function(lambda p: json.loads(p.signature), dump_only=True,
@@ -106,14 +111,14 @@ class ProposalSchema(Schema):
     weight = fields.Float(dump_only=True)
     fairness = fields.Float(dump_only=True, allow_none=True)
     expected_completion = fields.Float(dump_only=True, allow_none=True)
-    approved_at = fields.DateTime(dump_only=True)
-    approved_by_id = fields.Integer(dump_only=True)
-    accept_by = fields.DateTime(dump_only=True)
-    deliver_by = fields.DateTime(dump_only=True)
-    closed_at = fields.DateTime(dump_only=True)
+    approved_at = UtcDateTime(dump_only=True, allow_none=True)
+    approved_by_id = fields.Integer(dump_only=True, allow_none=True)
+    accept_by = UtcDateTime(dump_only=True, allow_none=True)
+    deliver_by = UtcDateTime(dump_only=True, allow_none=True)
+    closed_at = UtcDateTime(dump_only=True, allow_none=True)
     status_reason = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    updated_at = UtcDateTime(dump_only=True)
     participants = fields.List(fields.Nested(ProposalParticipantSchema), dump_only=True)
     legs = fields.List(fields.Nested(ProposalLegSchema), dump_only=True)
     transitions = fields.List(fields.Nested(ProposalTransitionSchema), dump_only=True)
@@ -123,23 +128,23 @@ class MatchingRunSchema(Schema):
     id = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": list(RunStatus.ALL)})
     progress = fields.String(dump_only=True)
-    started_by_id = fields.Integer(dump_only=True)
+    started_by_id = fields.Integer(dump_only=True, allow_none=True)
     started_by_name = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    started_at = fields.DateTime(dump_only=True)
-    finished_at = fields.DateTime(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    started_at = UtcDateTime(dump_only=True, allow_none=True)
+    finished_at = UtcDateTime(dump_only=True, allow_none=True)
     settings = fields.Dict(dump_only=True)
-    solver_status = fields.String(dump_only=True, metadata={
+    solver_status = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "optimal, time_limit (best found; see bound) or fallback."})
-    optimal = fields.Boolean(dump_only=True)
-    objective = fields.Float(dump_only=True)
-    bound = fields.Float(dump_only=True)
-    stats = fields.Dict(dump_only=True)
+    optimal = fields.Boolean(dump_only=True, allow_none=True)
+    objective = fields.Float(dump_only=True, allow_none=True)
+    bound = fields.Float(dump_only=True, allow_none=True)
+    stats = fields.Dict(dump_only=True, allow_none=True)
     error = fields.String(dump_only=True)
     proposal_ids = fields.Function(lambda run: [p.id for p in run.proposals], dump_only=True)
 
 
 class MatchingRunDetailSchema(MatchingRunSchema):
-    market_input = fields.Dict(dump_only=True, metadata={
+    market_input = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "The exact engine input: replay with "
                        "`python -m app.matching.engine solve FILE.json`."})

@@ -30,7 +30,7 @@ def test_list_filters_and_members_see_only_their_own(market, cycle, propose, cli
         other.id, cycle.id]
     item = everything["items"][1]
     assert item["status"] == "proposed" and len(item["legs"]) == 3
-    assert item["legs"][0]["currency"] == "staff" and item["legs"][0]["value"] == 500.0
+    assert item["legs"][0]["currency"] == "staff" and item["legs"][0]["value"] == "500.00"
     assert item["participants"][0]["fairness"] == 1.0
     assert item["transitions"][0]["action"] == "propose"
     by_org = client.get(f"/api/v1/proposals?organisation={market.orgs['B'].id}",
@@ -115,6 +115,21 @@ def test_idempotency_key_replays_instead_of_acting_twice(market, cycle, client, 
     retry = _post(client, coordinator, f"/proposals/{cycle.id}/approve", {})
     assert retry.status_code == 409 and retry.get_json()["current_status"] == "approved"
     assert reload(Listing, market.offers["A"].id).reserved == 5
+
+
+def test_an_idempotency_key_reused_with_another_body_is_refused(market, cycle, client,
+                                                                 api_headers):
+    coordinator = api_headers(market.coordinator)
+    first = _post(client, coordinator, f"/proposals/{cycle.id}/approve", {"reason": "fits"},
+                  **{"Idempotency-Key": "approve-2"})
+    other = _post(client, coordinator, f"/proposals/{cycle.id}/approve", {"reason": "other"},
+                  **{"Idempotency-Key": "approve-2"})
+    assert first.status_code == 200
+    assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
+    assert other.headers.get("Idempotent-Replayed") is None
+    count = db.session.execute(db.select(db.func.count(ProposalTransition.id)).where(
+        ProposalTransition.proposal_id == cycle.id)).scalar_one()
+    assert count == 2  # proposed, approved: nothing more
 
 
 def test_unsatisfiable_approval_is_409_and_superseded(market, cycle, client, api_headers):
