@@ -79,7 +79,25 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def refuse_nul_characters():
+    """No query string or form may carry a NUL character (PostgreSQL cannot even
+    compare text holding one): 400 before any view runs, the same on every backend."""
+    for source, values in (("query", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                name = key.replace("\x00", "")
+                message = f"The {source} parameter '{name}' contains a NUL character."
+                if wants_json():
+                    return json_error(400, message,
+                                      errors={name: ["Must not contain a NUL character."]})
+                return render_template("errors/400.html", error=None, message=message,
+                                       status=400), 400
+    return None
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         status = exc.code or 500

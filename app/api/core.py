@@ -119,11 +119,36 @@ def parse_json_body(schema: Schema, *, partial: bool = False) -> dict:
     if not isinstance(data, dict):
         raise ApiAbort(422, "The request body must be a JSON object.",
                        errors={"_schema": ["Expected a JSON object."]})
+    nul_fields = sorted(_fields_with_nul(data))
+    if nul_fields:
+        raise ApiAbort(422, "The request has invalid fields.",
+                       errors={name: ["Must not contain a NUL character."] for name in nul_fields})
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
         raise ApiAbort(422, "The request has invalid fields.",
                        errors=_flatten(exc.messages)) from exc
+
+
+def _fields_with_nul(value: Any, field: str = "_schema") -> set[str]:
+    """Top-level fields whose value holds a NUL character anywhere inside it.
+
+    PostgreSQL cannot store or even compare text with NUL, so it is refused
+    at the door on every backend alike.
+    """
+    if isinstance(value, str):
+        return {field} if "\x00" in value else set()
+    if isinstance(value, dict):
+        found = set()
+        for key, item in value.items():
+            name = key if field == "_schema" else field
+            if "\x00" in str(key):
+                found.add(name)
+            found |= _fields_with_nul(item, name)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_fields_with_nul(item, field) for item in value))
+    return set()
 
 
 def parse_query(schema: Schema) -> dict:

@@ -135,3 +135,16 @@ def test_no_payload_causes_a_500(client, payload):
     assert 400 <= response.status_code < 500 or response.status_code == 201
     assert set(response.get_json()) >= ({"code", "status", "message", "errors"}
                                          if response.status_code >= 400 else {"token"})
+
+
+def test_nul_characters_are_refused_at_the_door_on_every_backend(client, users, api_headers,
+                                                                  login):
+    headers = api_headers(users["coordinator"])
+    query = client.get("/api/v1/ledger/audit-trail?action=approve%00x", headers=headers)
+    assert query.status_code == 400 and query.json["errors"] == {
+        "action": ["Must not contain a NUL character."]}
+    body = client.post("/api/v1/auth/tokens", json={"email": "a\u0000@b.org", "password": "x"})
+    assert body.status_code == 422 and "email" in body.json["errors"]
+    login(users["member"])
+    page = client.get("/market?q=nurse%00")
+    assert page.status_code == 400 and b"NUL character" in page.data
