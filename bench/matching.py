@@ -32,7 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generators import dense_pool, realistic_market, saidman_arrays  # noqa: E402
+from bench.generators import (  # noqa: E402
+    dense_pool,
+    national_market,
+    realistic_market,
+    saidman_arrays,
+)
 
 # name: (kind, parameters, targets)
 CASES: dict[str, dict] = {
@@ -50,6 +55,8 @@ CASES: dict[str, dict] = {
     "market-50": {"kind": "market", "orgs": 50, "L": 3, "K": 3},
     "market-100": {"kind": "market", "orgs": 100, "L": 3, "K": 2},
     "market-200": {"kind": "market", "orgs": 200, "L": 3, "K": 0},
+    "national-300": {"kind": "market", "orgs": 300, "L": 3, "K": 3, "generator": "national"},
+    "national-1000": {"kind": "market", "orgs": 1000, "L": 3, "K": 3, "generator": "national"},
 }
 QUICK = ["saidman-250", "saidman-330+10%g-K3", "saidman-1000", "market-50"]
 SEED = 1
@@ -119,17 +126,26 @@ def worker_ours(name: str, time_limit: float) -> dict:
 def worker_market(name: str, time_limit: float) -> dict:
     import numpy as np
 
-    from app.matching.engine import solve
+    from app.matching.engine import packing, solve
     from app.matching.engine.exchanges import enumerate_candidates
     from app.matching.engine.market import build_arcs, parse_market
     from app.matching.engine.market_solver import _columns
     from app.matching.engine.packing import greedy_packing
 
     case = CASES[name]
-    doc = realistic_market(case["orgs"], SEED, max_cycle=case["L"], max_chain=case["K"])
+    make = national_market if case.get("generator") == "national" else realistic_market
+    doc = make(case["orgs"], SEED, max_cycle=case["L"], max_chain=case["K"])
+    limit = min(time_limit, MARKET_TIME_LIMIT)
     started = time.perf_counter()
-    result = solve(doc, time_limit=min(time_limit, MARKET_TIME_LIMIT))
+    result = solve(doc, time_limit=limit)
     wall = time.perf_counter() - started
+    # The same solve without the LP-guided start, for the side-by-side ratio.
+    guided_from = packing.LP_GUIDED_MIN_COLUMNS
+    packing.LP_GUIDED_MIN_COLUMNS = 10**12
+    p0 = time.perf_counter()
+    plain = solve(doc, time_limit=limit)
+    plain_wall = time.perf_counter() - p0
+    packing.LP_GUIDED_MIN_COLUMNS = guided_from
     g0 = time.perf_counter()
     market = parse_market(doc)
     arcs = build_arcs(market)
@@ -146,7 +162,10 @@ def worker_market(name: str, time_limit: float) -> dict:
             "peak_mb": stats["peak_memory_mb"], "method": stats.get("method"),
             "columns": stats.get("candidate_exchanges"), "arcs": stats["arcs"],
             "pairs": stats["nodes"], "gifts": 0, "listings": stats["listings"],
-            "three_cycles": None, "greedy": greedy_value, "greedy_time": greedy_time}
+            "three_cycles": None, "greedy": greedy_value, "greedy_time": greedy_time,
+            "guided": len(cols["paths"]) >= guided_from,
+            "plain": {"objective": plain["objective"], "bound": plain["bound"],
+                      "status": plain["status"], "wall": plain_wall}}
 
 
 def worker_peer(name: str) -> dict:
@@ -256,7 +275,7 @@ def main() -> int:
     load = os.getloadavg()
     print(f"# matching benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start")
-    rows, raw, failures = [], {}, []
+    rows, raw, failures, market_rows = [], {}, [], []
     for name in names:
         case = CASES[name]
         print(f"## {name} ...", flush=True)
@@ -289,6 +308,13 @@ def main() -> int:
         size = f"{ours['pairs']}" + (f"+{ours['gifts']}g" if ours["gifts"] else "")
         if case["kind"] == "market":
             size = f"{ours['pairs']} orgs / {ours['listings']} listings"
+            plain = ours["plain"]
+            market_rows.append([
+                name, size, fmt(ours["columns"]), "yes" if ours["guided"] else "no (small)",
+                f"{fmt(ours['objective'], 0)} / {ours['bound']:.0f} ({ours['wall']:.1f} s)",
+                f"{fmt(plain['objective'], 0)} / {plain['bound']:.0f} ({plain['wall']:.1f} s)",
+                f"{ours['objective'] / plain['objective']:.3f}" if plain["objective"] else "—",
+            ])
         rows.append([
             name, size, str(ours["arcs"]), fmt(ours["three_cycles"]),
             f"{ours['wall']:.2f} s", main_phases, fmt(ours["objective"], 0),
@@ -310,6 +336,14 @@ def main() -> int:
         print("| " + " | ".join(row + [""] * (len(header) - len(row))) + " |")
     print("\n* kep_solver's transplant count minus its number of chains "
           "(it also counts each chain's final donation).")
+    if market_rows:
+        header = ["market", "size", "candidates", "LP-guided start", "with it: obj / bound (time)",
+                  "without: obj / bound (time)", "with/without obj"]
+        print()
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in market_rows:
+            print("| " + " | ".join(row) + " |")
     load = os.getloadavg()
     print(f"load average at end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     if args.json:

@@ -24,7 +24,9 @@ from .validation import id_sort_key
 #: Fairness comparisons allow for float rounding (1600/1750 vs a threshold typed as 0.9142857).
 FAIR_EPS = 1e-9
 #: Enumeration stops (and says so) beyond this many candidates; the solve is then not proven.
-MAX_CANDIDATES = 3_000_000
+#: Past a few hundred thousand columns the integer program cannot even solve its LP within a
+#: run's time limit, so more candidates would not give a better packing.
+MAX_CANDIDATES = 250_000
 
 
 @dataclass
@@ -99,20 +101,30 @@ def enumerate_candidates(
         if component[giver[i]] == component[receiver[i]]:
             cycle_out[giver[i]][receiver[i]].append(i)
 
+    # Neighbours in ascending order, sorted once (the searches below visit them many times).
+    cycle_next = {node: sorted(targets.items()) for node, targets in cycle_out.items()}
+    chain_next = {node: sorted(targets.items()) for node, targets in chain_out.items()}
+
     def extend_cycle(start: int, node: int, path: tuple[int, ...], visited: set[int]) -> None:
-        for nxt, choices in sorted(cycle_out[node].items()):
+        # ``start`` is the cycle's smallest organisation, so closing arcs come first in
+        # ascending order; at the last position only they can follow.
+        for a in cycle_out[node].get(start, ()):
             if result.truncated:
                 return
-            if nxt == start:
-                for a in choices:
-                    if fair(value[path[-1]], value[a], theta) and fair(value[a], value[path[0]],
-                                                                        theta):
-                        cycle = (*path, a)
-                        if keep(cycle):
-                            result.cycles.append(cycle)
-                    if out_of_time():
-                        return
-            elif nxt > start and nxt not in visited and len(path) + 1 < max_cycle:
+            if fair(value[path[-1]], value[a], theta) and fair(value[a], value[path[0]], theta):
+                cycle = (*path, a)
+                if keep(cycle):
+                    result.cycles.append(cycle)
+            if out_of_time():
+                return
+        if len(path) + 1 >= max_cycle:
+            return
+        # The next organisation is the last one: it must be able to give back to ``start``.
+        last = len(path) + 2 >= max_cycle
+        for nxt, choices in cycle_next.get(node, ()):
+            if result.truncated:
+                return
+            if nxt > start and nxt not in visited and (not last or start in cycle_out[nxt]):
                 for a in choices:
                     if fair(value[path[-1]], value[a], theta):
                         visited.add(nxt)
@@ -122,7 +134,7 @@ def enumerate_candidates(
                         return
 
     for start in range(len(order)):
-        for nxt, choices in sorted(cycle_out[start].items()):
+        for nxt, choices in cycle_next.get(start, ()):
             if nxt <= start:
                 continue
             for a in choices:
@@ -130,25 +142,44 @@ def enumerate_candidates(
                     break
                 extend_cycle(start, nxt, (a,), {start, nxt})
 
-    def extend_chain(node: int, path: tuple[int, ...], visited: set[int]) -> None:
-        if keep(path):
-            result.chains.append(path)
-        if len(path) >= max_chain or out_of_time():
-            return
-        for nxt, choices in sorted(chain_out[node].items()):
-            if nxt in visited:
-                continue
-            for a in choices:
-                if result.truncated:
-                    return
-                if fair(value[path[-1]], value[a], theta):
-                    visited.add(nxt)
-                    extend_chain(nxt, (*path, a), visited)
-                    visited.discard(nxt)
+    def chains_from(gift: int, budget: int) -> bool:
+        """Add the gift's chains, shortest first, at most ``budget`` of them; return whether
+        some were left out. Shorter chains are never crowded out by longer ones."""
+        level = [(gift,)]
+        cut = False
+        while level and not result.truncated:
+            deeper: list[tuple[int, ...]] = []
+            for path in level:
+                if keep(path):
+                    if budget <= 0:
+                        return True
+                    result.chains.append(path)
+                    budget -= 1
+                if out_of_time():
+                    return True
+                if len(path) >= max_chain:
+                    continue
+                if len(deeper) > budget:
+                    cut = True  # the next level already holds more than the budget can keep
+                    continue
+                visited = {giver[path[0]], *(receiver[a] for a in path)}
+                for nxt, choices in chain_next.get(receiver[path[-1]], ()):
+                    if nxt not in visited:
+                        deeper.extend((*path, a) for a in choices
+                                      if fair(value[path[-1]], value[a], theta))
+            level = deeper
+        return cut
 
-    if max_chain >= 1:
-        for g in gifts:
+    if max_chain >= 1 and gifts:
+        # Every gift gets an equal share of what is left, so that a market with many long
+        # chains still has every gift's shortest chains among the candidates; gifts with the
+        # fewest continuations go first and leave what they do not use to the others.
+        fan_out = {g: sum(len(c) for _, c in chain_next.get(receiver[g], ())) for g in gifts}
+        cut = False
+        for k, g in enumerate(sorted(gifts, key=lambda g: (fan_out[g], g))):
             if result.truncated:
                 break
-            extend_chain(receiver[g], (g,), {giver[g], receiver[g]})
+            share = max(MAX_CANDIDATES - len(result), 0) // (len(gifts) - k)
+            cut = chains_from(g, share) or cut
+        result.truncated = result.truncated or cut
     return result

@@ -34,6 +34,8 @@ from .validation import id_sort_key
 
 CYCLE = "cycle"
 CHAIN = "chain"
+#: Share of the time limit that enumerating candidate exchanges may use.
+ENUMERATION_SHARE = 0.4
 
 
 def _round(value: float, digits: int = 6) -> float:
@@ -145,7 +147,9 @@ def solve_market(market: Market, max_cycle: int, max_chain: int, time_limit: flo
     phases["build"] = time.monotonic() - t
 
     t = time.monotonic()
-    candidates = enumerate_candidates(market, arcs, max_cycle, max_chain, deadline)
+    # Enumeration may take only part of the limit: the packing needs the rest.
+    candidates = enumerate_candidates(market, arcs, max_cycle, max_chain,
+                                      min(deadline, started + ENUMERATION_SHARE * time_limit))
     phases["enumerate"] = time.monotonic() - t
 
     t = time.monotonic()

@@ -84,12 +84,15 @@ def size_class_cuts(usage: sp.csr_matrix, capacity: np.ndarray,
 
 
 def solve_packing(
-    usage: sp.csc_matrix, capacity: np.ndarray, stages: list[Stage], time_limit: float
+    usage: sp.csc_matrix, capacity: np.ndarray, stages: list[Stage], time_limit: float,
+    guided_min_columns: int | None = None,
 ) -> Packing:
     """Optimise ``stages`` in order over binary columns with ``usage @ x <= capacity``.
 
     ``usage`` has one row per listing and one column per candidate. Rows that can never bind
-    (the listing's total possible use fits its quantity) are dropped before solving.
+    (the listing's total possible use fits its quantity) are dropped before solving. From
+    ``guided_min_columns`` columns on (default ``LP_GUIDED_MIN_COLUMNS``) the first stage starts
+    from an LP-guided incumbent.
     """
     started = time.monotonic()
     n = usage.shape[1]
@@ -114,6 +117,12 @@ def solve_packing(
         score = score + 1e-3 * second / (1.0 + np.abs(second).max(initial=0.0))
     x = np.zeros(n)
     x[greedy_packing(usage.tocsr(), capacity, score)] = 1.0
+    guided = None
+    if n >= (LP_GUIDED_MIN_COLUMNS if guided_min_columns is None else guided_min_columns):
+        guided = _lp_guided_start(matrix, np.concatenate([capacity[binding], cut_upper]),
+                                  usage, capacity, stages[0], score, x,
+                                  min(LP_GUIDED_SHARE * time_limit, LP_GUIDED_MAX_SECONDS))
+        x = guided.x
     status = highs.OPTIMAL
     first_bound = None
     stage_log: list[dict] = []
@@ -171,10 +180,100 @@ def solve_packing(
                 highs.add_dense_row(h, stage.coefficients, achieved - slack, highs.INF)
             else:
                 highs.add_dense_row(h, stage.coefficients, -highs.INF, achieved + slack)
+    if guided is not None and first_bound is not None:
+        # The LP bound holds too (both are in the first stage's maximised sense); when HiGHS
+        # stops before its root is done it can be the tighter one.
+        first_bound = min(first_bound, guided.lp_bound)
     chosen = np.flatnonzero(x > 0.5)
     for stage in stages:
         stage_values[stage.name] = float(stage.coefficients[chosen].sum())
     bound = stage_values[stages[0].name] if status == highs.OPTIMAL else max(
         first_bound if first_bound is not None else np.inf, stage_values[stages[0].name])
-    return Packing(chosen, status, stage_values, float(bound), "integer program (HiGHS)",
-                   stage_log)
+    method = "integer program (HiGHS)"
+    if guided is not None:
+        method += ", started from an LP-guided incumbent"
+        stage_log.insert(0, guided.log)
+    return Packing(chosen, status, stage_values, float(bound), method, stage_log)
+
+
+#: Below this many candidate columns HiGHS finds good packings on its own (measured: on
+#: markets of 4,700 and 8,500 columns the guided start cost it 1–3 legs in 60 s; on 47,000 it
+#: gained 40 %).
+LP_GUIDED_MIN_COLUMNS = 20_000
+#: Time for the LP-guided start: this share of the limit, and at most this many seconds.
+LP_GUIDED_SHARE = 0.25
+LP_GUIDED_MAX_SECONDS = 20.0
+#: The restricted integer program keeps the LP's support and this many best-priced columns.
+LP_GUIDED_COLUMNS = 3_000
+
+
+@dataclass
+class GuidedStart:
+    x: np.ndarray
+    lp_bound: float  # maximised sense of the first stage
+    log: dict
+
+
+def _lp_guided_start(matrix: sp.csc_matrix, upper: np.ndarray, usage: sp.csc_matrix,
+                     capacity: np.ndarray, stage: Stage, score: np.ndarray, start: np.ndarray,
+                     seconds: float) -> GuidedStart:
+    """A strong first incumbent for a large packing (a relaxation-induced neighbourhood).
+
+    On big markets HiGHS's own heuristics can spend the whole limit near a greedy packing while
+    the LP already points at much better ones. So: solve the LP relaxation; greedy-pack in the
+    LP's order; then solve the integer program restricted to the LP's support plus the columns
+    with the best reduced costs, which is small enough to finish. Every step only ever keeps a
+    feasible packing at least as good as the one before, and the full program still follows,
+    warm-started from the result, so optimality is unaffected.
+    """
+    t0 = time.monotonic()
+    n = matrix.shape[1]
+    sign = 1.0 if stage.maximise else -1.0
+    cost = sign * stage.coefficients
+    h = highs.new_highs(max(seconds, 0.05))
+    highs.add_empty_rows(h, np.full(matrix.shape[0], -highs.INF), upper)
+    highs.add_columns(h, cost, matrix.indptr[:-1], matrix.indices, matrix.data)
+    lp = highs.run(h, mip=False)
+    best = start
+    log = {"stage": "lp_guided_start", "start_value": float(stage.coefficients @ start)}
+    if lp.status != highs.OPTIMAL:
+        log.update(status=lp.status, seconds=round(time.monotonic() - t0, 3),
+                   value=log["start_value"], bound=None)
+        return GuidedStart(best, np.inf, log)
+    reduced = np.asarray(h.getSolution().col_dual, dtype=np.float64)
+
+    def better(candidate: np.ndarray) -> bool:
+        return float(cost @ candidate) > float(cost @ best) + 1e-9
+
+    scale = 1.0 + np.abs(score).max(initial=0.0)
+    guided = np.zeros(n)
+    guided[greedy_packing(usage.tocsr(), capacity, lp.x * scale + score)] = 1.0
+    if better(guided):
+        best = guided
+    # Restricted program: the LP's support, the incumbent, and the best-priced columns
+    # (reduced costs are <= 0 at an LP optimum of a maximisation over [0, 1] columns that
+    # are not at their upper bound; the closest to zero are the likeliest to help).
+    keep = (lp.x > 1e-6) | (best > 0.5)
+    order = np.lexsort((np.arange(n), -reduced))
+    keep[order[:LP_GUIDED_COLUMNS]] = True
+    columns = np.flatnonzero(keep)
+    sub = matrix[:, columns].tocsc()
+    sub.sort_indices()
+    remaining = seconds - (time.monotonic() - t0)
+    if remaining > 0.1:
+        hs = highs.new_highs(remaining)
+        highs.add_empty_rows(hs, np.full(matrix.shape[0], -highs.INF), upper)
+        highs.add_columns(hs, cost[columns], sub.indptr[:-1], sub.indices, sub.data)
+        highs.set_integer(hs, len(columns))
+        hs.setSolution(len(columns), np.arange(len(columns), dtype=np.int32), best[columns])
+        outcome = highs.run(hs, mip=True)
+        if outcome.status in (highs.OPTIMAL, highs.TIME_LIMIT):
+            restricted = np.zeros(n)
+            restricted[columns[np.round(outcome.x) > 0.5]] = 1.0
+            if better(restricted):
+                best = restricted
+    log.update(status=highs.OPTIMAL, seconds=round(time.monotonic() - t0, 3),
+               value=float(stage.coefficients @ best), bound=float(sign * lp.objective),
+               lp_guided_greedy=float(stage.coefficients @ guided),
+               restricted_columns=int(len(columns)))
+    return GuidedStart(best, float(lp.objective), log)

@@ -376,3 +376,52 @@ def test_exchange_graph_is_a_networkx_multigraph_of_compatible_pairs():
     data = graph.get_edge_data("A", "B")[("A1", "B1")]
     assert data["quantity"] == 3 and data["value"] == 1050.0 and data["gift"] is False
     assert set(graph.get_edge_data("B", "A")) == {("B2", "A2"), ("B2", "A3")}
+
+
+# --------------------------------------------------------------------------- large markets
+
+
+def ring_market(size: int) -> dict:
+    """Every organisation offers what every other needs: many candidate exchanges."""
+    orgs = [org(f"O{i}") for i in range(size)]
+    listings = []
+    for i in range(size):
+        listings += [offer(f"{i}1", f"O{i}", quantity=10), need(f"{i}2", f"O{i}", quantity=10,
+                                                                min_quantity=5)]
+    return market(orgs, listings, max_cycle=3, max_chain=0)
+
+
+def test_a_truncated_enumeration_still_returns_a_valid_packing_and_says_it_is_not_proven(
+        monkeypatch):
+    from app.matching.engine import exchanges
+
+    full = solved(ring_market(8))
+    assert full["optimal"] and not full["stats"]["enumeration_truncated"]
+    monkeypatch.setattr(exchanges, "MAX_CANDIDATES", 20)
+    cut = solved(ring_market(8))
+    stats = cut["stats"]
+    assert stats["enumeration_truncated"] and stats["candidate_exchanges"] == 20
+    assert cut["status"] == "time_limit" and cut["optimal"] is False
+    assert cut["exchanges"] and cut["objective"] <= full["objective"] <= cut["bound"]
+
+
+def test_every_gift_keeps_its_shortest_chains_when_chains_are_cut(monkeypatch):
+    from app.matching.engine import exchanges
+    from app.matching.engine.market import build_arcs, parse_market
+
+    # Two gifts into a ring where everyone needs what everyone offers: chains multiply.
+    doc = ring_market(7)
+    doc["settings"]["max_chain"] = 3
+    doc["listings"] += [offer("g1", "O0", quantity=10, gift=True),
+                        offer("g2", "O1", quantity=10, gift=True)]
+    parsed = parse_market(doc)
+    arcs = build_arcs(parsed)
+    whole = exchanges.enumerate_candidates(parsed, arcs, 3, 3, float("inf"))
+    assert not whole.truncated and solved(doc)["optimal"]
+    monkeypatch.setattr(exchanges, "MAX_CANDIDATES", len(whole.cycles) + 30)
+    cut = exchanges.enumerate_candidates(parsed, arcs, 3, 3, float("inf"))
+    assert cut.truncated and cut.cycles == whole.cycles and len(cut.chains) <= 30
+    for gift in ("g1", "g2"):
+        one_transfer = {c for c in whole.chains if len(c) == 1 and arcs[c[0]].offer == gift}
+        assert one_transfer and one_transfer <= set(cut.chains)
+    assert solved(doc)["optimal"] is False  # checked valid by ``solved``
