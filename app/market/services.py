@@ -122,6 +122,17 @@ class _Errors:
             raise Invalid(message, errors=self.messages)
 
 
+
+def _finite_decimal(raw) -> Decimal | None:
+    """``raw`` as a finite Decimal, or None for anything else (booleans, None, text, NaN)."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    try:
+        value = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
 def normalise_code(raw: object) -> str:
     """An area or tag as stored: lower-case letters, digits and single hyphens."""
     text = str(raw).strip().lower()
@@ -522,14 +533,8 @@ def _clean_currency(data: dict, currency: Currency | None) -> dict:
             if value is not None:
                 clean[field] = value
     if "value_per_unit" in data or creating:
-        raw = data.get("value_per_unit")
-        try:
-            if isinstance(raw, bool) or raw is None:
-                raise InvalidOperation
-            value = Decimal(str(raw))
-            if not value.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        value = _finite_decimal(data.get("value_per_unit"))
+        if value is None:
             errors.add("value_per_unit", "Must be a number.")
         else:
             if value <= 0 or value > MAX_VALUE_PER_UNIT:
@@ -594,14 +599,8 @@ def update_settings(actor: User | None, data: dict) -> MarketSettings:
             if value is not None:
                 clean[field] = value
     if "fairness_threshold" in data:
-        raw = data["fairness_threshold"]
-        try:
-            if isinstance(raw, bool) or raw is None:
-                raise InvalidOperation
-            value = Decimal(str(raw))
-            if not value.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        value = _finite_decimal(data["fairness_threshold"])
+        if value is None:
             errors.add("fairness_threshold", "Must be a number between 0 and 1.")
         else:
             if not Decimal(0) <= value <= Decimal(1):
