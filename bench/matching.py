@@ -6,7 +6,7 @@
     python bench/matching.py --list
 
 Each solver runs in its own subprocess (a clean process per measurement, so peak memory is the
-solver's own): ours through ``app.matching.engine.solve`` on a graph document, the peer through
+solver's own): ours through ``matching_engine.solve`` on a graph document, the peer through
 ``kep_solver`` (PuLP + CBC; cycle-and-chain model, PICEF when there are chains) on the same
 graph, killed after ``--peer-timeout`` seconds ("not finished in N s"), with its address space
 capped (``--peer-memory-gb``) so it cannot take the shared machine down. Instances come from
@@ -95,11 +95,11 @@ def graph_document(case: dict) -> dict:
 def worker_ours(name: str, time_limit: float) -> dict:
     import numpy as np
 
-    from app.matching.engine import solve
-    from app.matching.engine.cycles import CycleSearch
-    from app.matching.engine.graph import parse_graph
-    from app.matching.engine.graph_solver import to_instance
-    from app.matching.engine.kep import greedy, solution_weight
+    from matching_engine import solve
+    from matching_engine.cycles import CycleSearch
+    from matching_engine.graph import parse_graph
+    from matching_engine.graph_solver import to_instance
+    from matching_engine.kep import greedy, solution_weight
 
     case = CASES[name]
     doc = graph_document(case)
@@ -126,11 +126,11 @@ def worker_ours(name: str, time_limit: float) -> dict:
 def worker_market(name: str, time_limit: float) -> dict:
     import numpy as np
 
-    from app.matching.engine import packing, solve
-    from app.matching.engine.exchanges import enumerate_candidates
-    from app.matching.engine.market import build_arcs, parse_market
-    from app.matching.engine.market_solver import _columns
-    from app.matching.engine.packing import greedy_packing
+    from matching_engine import packing, solve
+    from matching_engine.exchanges import enumerate_candidates
+    from matching_engine.market import build_arcs, parse_market
+    from matching_engine.market_solver import _columns
+    from matching_engine.packing import greedy_packing
 
     case = CASES[name]
     make = national_market if case.get("generator") == "national" else realistic_market

@@ -69,7 +69,7 @@ def run_command(max_cycle, max_chain, fairness_threshold, objective, time_limit,
 @with_appcontext
 def input_command(run_id: int) -> None:
     """Print the exact engine input of a run, to replay it with
-    `python -m app.matching.engine solve FILE.json`."""
+    `python -m matching_engine solve FILE.json`."""
     run = db.session.get(MatchingRun, run_id)
     if run is None or run.market_input is None:
         raise click.ClickException(f"No stored input for matching run #{run_id}.")

@@ -197,7 +197,7 @@ def start_run(actor: User | None, overrides: dict | None = None, *,
 
 def solve_document(document: dict) -> dict:
     """Call the engine (imported lazily: the web app loads without it)."""
-    from app.matching.engine import solve
+    from matching_engine import solve
 
     return solve(copy.deepcopy(document))
 

@@ -8,7 +8,7 @@ their exclusions and completion rates (from the trust figures); the run's
 settings; and `declined`, the signature of every exchange a participant
 declined, so the engine never proposes them again. The document is stored on
 the run as it was given to the engine, so an auditor can replay the run with
-`python -m app.matching.engine solve FILE.json`.
+`python -m matching_engine solve FILE.json`.
 """
 
 from __future__ import annotations

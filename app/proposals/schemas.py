@@ -147,4 +147,4 @@ class MatchingRunSchema(Schema):
 class MatchingRunDetailSchema(MatchingRunSchema):
     market_input = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "The exact engine input: replay with "
-                       "`python -m app.matching.engine solve FILE.json`."})
+                       "`python -m matching_engine solve FILE.json`."})

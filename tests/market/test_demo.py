@@ -193,7 +193,7 @@ def test_near_misses_do_not_match(seeded):
 
 
 def test_the_matching_engine_proposes_the_planted_exchanges(seeded):
-    engine = pytest.importorskip("app.matching.engine")
+    engine = pytest.importorskip("matching_engine")
     result = engine.solve(market_document(), time_limit=20)
     signatures = [sorted(map(tuple, exchange["signature"])) for exchange in result["exchanges"]]
     for name in data.PLANTED:

@@ -189,7 +189,7 @@ def test_cli_runs_the_matcher_and_prints_the_input(market, runner):
 
 
 def test_replaying_the_stored_input_gives_the_same_result(market):
-    from app.matching.engine import solve
+    from matching_engine import solve
 
     _reciprocal(market)
     run = matching.start_run(market.coordinator)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app.matching.engine.__main__ import main
+from matching_engine.__main__ import main
 
 GRAPH = {"nodes": [{"id": "1"}, {"id": "2", "offers": ["2a", "2b"]}, {"id": "9", "gift": True}],
          "arcs": [{"from": "1", "to": "2", "weight": 1.0},
@@ -83,10 +83,10 @@ def test_missing_file_and_bad_usage(tmp_path, capsys):
 
 
 def test_module_entry_point_in_a_subprocess(tmp_path):
-    good = subprocess.run([sys.executable, "-m", "app.matching.engine", "solve",
+    good = subprocess.run([sys.executable, "-m", "matching_engine", "solve",
                            write(tmp_path, GRAPH)], capture_output=True, text=True, check=False)
     assert good.returncode == 0 and json.loads(good.stdout)["objective"] == 4.0
-    bad = subprocess.run([sys.executable, "-m", "app.matching.engine", "solve",
+    bad = subprocess.run([sys.executable, "-m", "matching_engine", "solve",
                           write(tmp_path, "{oops", "bad.json")], capture_output=True, text=True,
                          check=False)
     assert bad.returncode == 2 and bad.stdout == ""

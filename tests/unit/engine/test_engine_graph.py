@@ -12,8 +12,8 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
-from app.matching.engine import InputError, solve
-from app.matching.engine import kep as kep_module
+from matching_engine import InputError, solve
+from matching_engine import kep as kep_module
 
 from .strategies import check_graph_result
 
@@ -102,7 +102,7 @@ def test_fallback_when_the_exact_method_cannot_run(monkeypatch):
 
 
 def test_market_fallback_when_the_integer_program_cannot_run(monkeypatch):
-    from app.matching.engine import market_solver
+    from matching_engine import market_solver
 
     def broken(*args, **kwargs):
         raise RuntimeError("solver unavailable")

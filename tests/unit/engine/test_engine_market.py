@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from app.matching.engine import InputError, solve
+from matching_engine import InputError, solve
 
 from .strategies import check_market_result
 
@@ -368,7 +368,7 @@ def test_input_error_is_a_value_error():
 
 
 def test_exchange_graph_is_a_networkx_multigraph_of_compatible_pairs():
-    from app.matching.engine.market import exchange_graph, parse_market
+    from matching_engine.market import exchange_graph, parse_market
 
     graph = exchange_graph(parse_market(hub_market(6)))
     assert set(graph.nodes) == {"A", "B", "C"}
@@ -393,7 +393,7 @@ def ring_market(size: int) -> dict:
 
 def test_a_truncated_enumeration_still_returns_a_valid_packing_and_says_it_is_not_proven(
         monkeypatch):
-    from app.matching.engine import exchanges
+    from matching_engine import exchanges
 
     full = solved(ring_market(8))
     assert full["optimal"] and not full["stats"]["enumeration_truncated"]
@@ -406,8 +406,8 @@ def test_a_truncated_enumeration_still_returns_a_valid_packing_and_says_it_is_no
 
 
 def test_every_gift_keeps_its_shortest_chains_when_chains_are_cut(monkeypatch):
-    from app.matching.engine import exchanges
-    from app.matching.engine.market import build_arcs, parse_market
+    from matching_engine import exchanges
+    from matching_engine.market import build_arcs, parse_market
 
     # Two gifts into a ring where everyone needs what everyone offers: chains multiply.
     doc = ring_market(7)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from app.matching.engine import highs, packing
-from app.matching.engine.packing import Stage, greedy_packing, solve_packing
+from matching_engine import highs, packing
+from matching_engine.packing import Stage, greedy_packing, solve_packing
 
 
 def random_packing(seed: int, columns: int = 70, rows: int = 18):

@@ -9,7 +9,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.matching.engine import solve
+from matching_engine import solve
 
 from .bruteforce import graph_optimum, market_optimum
 from .strategies import (

@@ -8,8 +8,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from app.matching.engine.chains import ChainSearch
-from app.matching.engine.cycles import CycleSearch
+from matching_engine.chains import ChainSearch
+from matching_engine.cycles import CycleSearch
 
 
 def random_graph(seed: int):

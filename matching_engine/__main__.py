@@ -1,4 +1,4 @@
-"""Command line: ``python -m app.matching.engine solve FILE.json [--max-cycle L] [--max-chain K]
+"""Command line: ``python -m matching_engine solve FILE.json [--max-cycle L] [--max-chain K]
 [--time-limit S]`` prints one JSON result. Bad input: a message on stderr and exit code 2."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ EXIT_BAD_INPUT = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m app.matching.engine",
+        prog="python -m matching_engine",
         description="Clear a market or kidney-exchange-style graph document, without a database.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

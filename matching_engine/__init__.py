@@ -2,7 +2,7 @@
 
 ``solve(document)`` clears a market document (organisations, currencies, listings) or a
 kidney-exchange-style graph document and returns a JSON-shaped result (see the README);
-``python -m app.matching.engine solve FILE.json`` does the same from the command line.
+``python -m matching_engine solve FILE.json`` does the same from the command line.
 """
 
 from .api import solve
