@@ -40,8 +40,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_models()
     register_blueprints(app)
     register_cli(app)
-    from app.errors import register_error_handlers
-    from app.templating import register_template_helpers
+    from app.web.errors import register_error_handlers
+    from app.web.templating import register_template_helpers
 
     register_error_handlers(app)
     register_template_helpers(app)

@@ -18,13 +18,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.api.core import paginate
 from app.auth import services
-from app.auth.decorators import role_required
+from app.auth.decorators import permission_required
 from app.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm, apply_service_errors
 from app.auth.models import ApiToken, Role, User
-from app.common import utcnow
-from app.errors import ServiceError
+from app.core.clock import utcnow
+from app.core.errors import ServiceError
+from app.core.paging import paginate
 from app.extensions import db
 from app.market.models import Organisation
 
@@ -64,7 +64,7 @@ def _int_arg(name: str, *, lo: int = 1, hi: int = services.MAX_ID) -> int | None
 
 
 @bp.get("/")
-@role_required(Role.ADMIN)
+@permission_required("user.manage")
 def index():
     counts = dict(db.session.execute(
         db.select(User.role, db.func.count(User.id)).group_by(User.role)).all())
@@ -84,7 +84,7 @@ def _nav(endpoint: str) -> str | None:
 
 
 @bp.get("/users")
-@role_required(Role.ADMIN)
+@permission_required("user.manage")
 def users():
     filters = {
         "q": request.args.get("q", "").strip()[:100],
@@ -105,7 +105,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required("user.manage")
 def create_user():
     form = UserCreateForm()
     form.set_organisations(_organisations())
@@ -157,7 +157,7 @@ def _render_edit(user: User, form: UserEditForm | None = None,
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required("user.manage")
 def edit_user(user_id: int):
     user = services.get_user(_actor(), user_id)
     if request.method == "GET":
@@ -181,7 +181,7 @@ def edit_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/password")
-@role_required(Role.ADMIN)
+@permission_required("user.manage")
 def reset_password(user_id: int):
     user = services.get_user(_actor(), user_id)
     form = ResetPasswordForm()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-from app.api.core import PUBLIC, PageArgs, endpoint, paginate
+from app.api.core import PUBLIC, endpoint
 from app.auth import services
 from app.auth.schemas import (
     ApiTokenSchema,
@@ -18,11 +18,12 @@ from app.auth.schemas import (
     NewApiTokenSchema,
     TokenRequestSchema,
 )
-from app.errors import json_error
+from app.core.paging import PageArgs, paginate
 from app.extensions import db
+from app.web.errors import json_error
 
 
-@endpoint("/auth/tokens", "POST", roles=PUBLIC, body=TokenRequestSchema(),
+@endpoint("/auth/tokens", "POST", allow=PUBLIC, body=TokenRequestSchema(),
           response=NewApiTokenSchema(), status=201, tag="auth",
           # The answer holds the clear token: it must not be stored for replay.
           idempotent=False,

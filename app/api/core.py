@@ -14,52 +14,23 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from math import ceil
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from flask_login import current_user
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.errors import ServiceError, error_body, json_error
+from app.auth import policy
+from app.core.errors import ServiceError, error_body
+from app.core.paging import Page
 from app.extensions import db, login_manager
+from app.web.errors import json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
-MAX_PER_PAGE = 100
-
-
-@dataclass
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page)) if self.per_page else 1
-
-
-def paginate(statement, page: int, per_page: int) -> Page:
-    """Run `statement` (a select of one entity) one page at a time."""
-    total = db.session.execute(
-        db.select(db.func.count()).select_from(statement.order_by(None).subquery())
-    ).scalar_one()
-    items = db.session.execute(
-        statement.limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
-    return Page(list(items), page, per_page, total)
-
-
-class PageArgs(Schema):
-    """Query arguments every list endpoint accepts."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 @dataclass
@@ -70,7 +41,7 @@ class EndpointDoc:
     summary: str
     description: str
     tag: str
-    roles: tuple | str
+    allow: str
     body: Schema | None
     query: Schema | None
     response: Schema | None
@@ -165,12 +136,14 @@ def _flatten(messages: Any) -> dict:
     return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
 
 
-def _check_access(roles) -> None:
-    if roles == PUBLIC:
+def _check_access(allow: str) -> None:
+    """PUBLIC, AUTHENTICATED, or an action of the policy table (`app.auth.policy`): the
+    role check before the object is loaded; the service checks the object itself."""
+    if allow == PUBLIC:
         return
     if not current_user.is_authenticated:
         raise ApiAbort(401, "Authentication required: send 'Authorization: Bearer <token>'.")
-    if roles != AUTHENTICATED and current_user.role not in roles:
+    if allow != AUTHENTICATED and not policy.role_may(current_user, allow):
         raise ApiAbort(403, "Your role may not do this.")
 
 
@@ -217,12 +190,14 @@ def _store(key: str, status: int, body: Any) -> None:
     ))
 
 
-def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICATED,
+def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
              body: Schema | None = None, query: Schema | None = None,
              response: Schema | None = None, status: int = 200, summary: str = "",
              tag: str = "", paged: bool = False, idempotent: bool | None = None,
              responses: dict | None = None, body_required: bool = True) -> Callable:
     """Declare an API view; see the module docstring."""
+    if allow not in (PUBLIC, AUTHENTICATED):
+        policy.POLICY[allow]  # an unknown action fails at import
     if idempotent is None:
         idempotent = method in ("POST", "PATCH")
 
@@ -230,7 +205,7 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICAT
         @wraps(fn)
         def view(**kwargs):
             try:
-                _check_access(roles)
+                _check_access(allow)
                 key = _idempotency_key() if idempotent else None
                 if key and current_user.is_authenticated:
                     replayed = _replay(key)
@@ -283,7 +258,7 @@ def endpoint(rule: str, method: str = "GET", *, roles: tuple | str = AUTHENTICAT
         REGISTRY.append(EndpointDoc(
             rule=rule, method=method, name=fn.__name__,
             summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
-            description=(fn.__doc__ or "").strip(), tag=tag, roles=roles, body=body,
+            description=(fn.__doc__ or "").strip(), tag=tag, allow=allow, body=body,
             query=query, response=response, status=status, paged=paged, idempotent=idempotent,
             extra_responses=responses or {},
             body_required=body_required,

@@ -160,9 +160,9 @@ def build_spec() -> dict:
             codes += ["400", "422"]  # a malformed Idempotency-Key; one reused for another request
         if doc.body is not None:
             codes.append("413")
-        if doc.roles != PUBLIC:
+        if doc.allow != PUBLIC:
             operation["security"] = [{"bearer": []}]
-            codes += ["401"] + (["403"] if doc.roles != AUTHENTICATED else [])
+            codes += ["401"] + (["403"] if doc.allow != AUTHENTICATED else [])
         if "{" in path:
             codes.append("404")
         codes += list(doc.extra_responses)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from flask_login import current_user
 
-from app.api.core import AUTHENTICATED, endpoint, paginate
+from app.api.core import AUTHENTICATED, endpoint
 from app.auth.models import Role
+from app.core.paging import paginate
 from app.ledger import services, trust
 from app.ledger.schemas import (
     EntrySchema,
@@ -58,7 +59,7 @@ def stream_export(fmt: str, filters: services.LedgerFilter) -> Response:
     return response
 
 
-@endpoint("/ledger/entries", "GET", roles=AUTHENTICATED, query=LedgerQuerySchema(),
+@endpoint("/ledger/entries", "GET", allow=AUTHENTICATED, query=LedgerQuerySchema(),
           response=EntrySchema(), paged=True, tag="ledger",
           responses={"403": "A member asked for another organisation's entries"})
 def list_entries(args: dict):
@@ -68,14 +69,14 @@ def list_entries(args: dict):
     return paginate(statement, args["page"], args["per_page"])
 
 
-@endpoint("/ledger/entries/<int:sequence>", "GET", roles=AUTHENTICATED,
+@endpoint("/ledger/entries/<int:sequence>", "GET", allow=AUTHENTICATED,
           response=EntrySchema(), tag="ledger")
 def get_entry(sequence: int):
     """One entry by its sequence number."""
     return services.get_entry(current_user, sequence)
 
 
-@endpoint("/ledger/entries/<int:sequence>/reverse", "POST", roles=COORDINATOR,
+@endpoint("/ledger/entries/<int:sequence>/reverse", "POST", allow="ledger.reverse",
           body=ReverseSchema(), response=EntrySchema(), status=201, tag="ledger",
           responses={"409": "The entry is a reversal or was already reversed"})
 def reverse_entry(sequence: int, body: dict):
@@ -86,7 +87,7 @@ def reverse_entry(sequence: int, body: dict):
     return services.reverse_entry(current_user, sequence, body["reason"])
 
 
-@endpoint("/ledger/verify", "GET", roles=READERS, query=VerifyQuerySchema(),
+@endpoint("/ledger/verify", "GET", allow="ledger.read_all", query=VerifyQuerySchema(),
           response=VerifyResultSchema(), tag="ledger")
 def verify(args: dict):
     """Recompute every hash and link of the whole chain (streaming) and cross-check
@@ -95,7 +96,7 @@ def verify(args: dict):
     return services.verify_ledger(current_user, anchors=anchors_from(args)).as_dict()
 
 
-@endpoint("/ledger/export.json", "GET", roles=READERS, query=LedgerFilterSchema(),
+@endpoint("/ledger/export.json", "GET", allow="ledger.read_all", query=LedgerFilterSchema(),
           tag="ledger")
 def export_json(args: dict):
     """Stream a JSON export (application/json) carrying every hashed field and the
@@ -103,7 +104,7 @@ def export_json(args: dict):
     return stream_export("json", ledger_filter(args))
 
 
-@endpoint("/ledger/export.csv", "GET", roles=READERS, query=LedgerFilterSchema(),
+@endpoint("/ledger/export.csv", "GET", allow="ledger.read_all", query=LedgerFilterSchema(),
           tag="ledger")
 def export_csv(args: dict):
     """Stream a CSV export (text/csv): the hashed fields in canonical text, the
@@ -111,7 +112,7 @@ def export_csv(args: dict):
     return stream_export("csv", ledger_filter(args))
 
 
-@endpoint("/ledger/audit-trail", "GET", roles=READERS, query=TransitionQuerySchema(),
+@endpoint("/ledger/audit-trail", "GET", allow="ledger.read_all", query=TransitionQuerySchema(),
           response=TransitionSchema(), paged=True, tag="ledger")
 def audit_trail(args: dict):
     """Every proposal transition (who, when, why), newest first, filtered."""
@@ -119,7 +120,7 @@ def audit_trail(args: dict):
     return paginate(statement, args["page"], args["per_page"])
 
 
-@endpoint("/ledger/exchanges/<int:proposal_id>/timeline", "GET", roles=READERS,
+@endpoint("/ledger/exchanges/<int:proposal_id>/timeline", "GET", allow="ledger.read_all",
           response=TimelineSchema(), tag="ledger")
 def timeline(proposal_id: int):
     """An exchange's full story: run, proposal, approvals, acceptances,
@@ -127,7 +128,7 @@ def timeline(proposal_id: int):
     return services.exchange_timeline(current_user, proposal_id)
 
 
-@endpoint("/trust/organisations/<int:organisation_id>", "GET", roles=AUTHENTICATED,
+@endpoint("/trust/organisations/<int:organisation_id>", "GET", allow=AUTHENTICATED,
           response=TrustSchema(), tag="trust")
 def organisation_trust(organisation_id: int):
     """An organisation's trust figures (`scope` says whether they are the full
@@ -135,7 +136,7 @@ def organisation_trust(organisation_id: int):
     return trust.trust_view(current_user, organisation_id)
 
 
-@endpoint("/trust/pairs", "GET", roles=AUTHENTICATED, query=PairQuerySchema(),
+@endpoint("/trust/pairs", "GET", allow=AUTHENTICATED, query=PairQuerySchema(),
           response=PairListSchema(), tag="trust",
           responses={"403": "A member asked for another organisation's pairs"})
 def pairs(args: dict):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from app.api.core import AUTHENTICATED, endpoint, paginate
+from app.api.core import AUTHENTICATED, endpoint
 from app.auth.models import Role
+from app.core.paging import paginate
 from app.market import services as svc
 from app.market.models import MarketSettings
 from app.market.schemas import (
@@ -42,7 +43,7 @@ def list_organisations(args: dict):
     return paginate(statement, args["page"], args["per_page"])
 
 
-@endpoint("/organisations", "POST", roles=STAFF, body=OrganisationInputSchema(),
+@endpoint("/organisations", "POST", allow="organisation.manage", body=OrganisationInputSchema(),
           response=OrganisationSchema(), status=201, tag="market")
 def create_organisation(body: dict):
     """Add an organisation (coordinators and admins)."""
@@ -57,7 +58,7 @@ def get_organisation(organisation_id: int):
     return svc.get_organisation(organisation_id)
 
 
-@endpoint("/organisations/<int:organisation_id>", "PATCH", roles=AUTHENTICATED,
+@endpoint("/organisations/<int:organisation_id>", "PATCH", allow=AUTHENTICATED,
           body=OrganisationInputSchema(), response=OrganisationSchema(), tag="market",
           responses={"403": "Not your organisation, or a field members may not change "
                             "(name, slug, sector)"})
@@ -80,14 +81,15 @@ def list_currencies(args: dict):
     return currencies
 
 
-@endpoint("/currencies", "POST", roles=ADMIN, body=CurrencyInputSchema(),
+@endpoint("/currencies", "POST", allow="currency.manage", body=CurrencyInputSchema(),
           response=CurrencySchema(), status=201, tag="market")
 def create_currency(body: dict):
     """Add a currency (admins)."""
     return svc.create_currency(current_user, body)
 
 
-@endpoint("/currencies/<int:currency_id>", "PATCH", roles=ADMIN, body=CurrencyInputSchema(),
+@endpoint("/currencies/<int:currency_id>", "PATCH", allow="currency.manage",
+          body=CurrencyInputSchema(),
           response=CurrencySchema(), tag="market")
 def update_currency(currency_id: int, body: dict):
     """Edit a currency (admins). A new value applies to future exchanges only; the code
@@ -101,7 +103,7 @@ def get_settings():
     return MarketSettings.current()
 
 
-@endpoint("/market/settings", "PATCH", roles=ADMIN, body=MarketSettingsSchema(),
+@endpoint("/market/settings", "PATCH", allow="settings.manage", body=MarketSettingsSchema(),
           response=MarketSettingsSchema(), tag="market")
 def update_settings(body: dict):
     """Change the market settings (admins)."""

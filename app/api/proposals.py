@@ -13,8 +13,9 @@ from functools import wraps
 
 from flask_login import current_user
 
-from app.api.core import PageArgs, endpoint, paginate
+from app.api.core import endpoint
 from app.auth.models import Role
+from app.core.paging import PageArgs, paginate
 from app.matching import services as matching
 from app.proposals import services
 from app.proposals.models import RunStatus
@@ -37,7 +38,7 @@ CONFLICT = {"409": "Illegal transition: the body names `current_status`"}
 
 # --- matching runs -------------------------------------------------------------------------
 
-@endpoint("/matching/runs", "POST", roles=COORDINATOR, body=MatchingRunInputSchema(),
+@endpoint("/matching/runs", "POST", allow="run.start", body=MatchingRunInputSchema(),
           body_required=False, response=MatchingRunSchema(), status=201, tag="matching",
           responses={"409": "Another run is still in progress"})
 def create_run(body: dict):
@@ -51,14 +52,14 @@ def create_run(body: dict):
     return (run, 202) if run.status == RunStatus.QUEUED else (run, 201)
 
 
-@endpoint("/matching/runs", "GET", roles=RUN_READERS, query=PageArgs(),
+@endpoint("/matching/runs", "GET", allow="run.read", query=PageArgs(),
           response=MatchingRunSchema(), paged=True, tag="matching")
 def list_runs(args: dict):
     """Matching runs, newest first (coordinators, admins, auditors)."""
     return paginate(matching.list_runs(), args["page"], args["per_page"])
 
 
-@endpoint("/matching/runs/<int:run_id>", "GET", roles=RUN_READERS,
+@endpoint("/matching/runs/<int:run_id>", "GET", allow="run.read",
           response=MatchingRunDetailSchema(), tag="matching")
 def get_run(run_id: int):
     """One run with its status, progress, settings, engine statistics and exact input."""
@@ -83,10 +84,10 @@ def get_proposal(proposal_id: int):
     return services.get_proposal(current_user, proposal_id)
 
 
-def _action(rule: str, roles: tuple, body=None, body_required: bool = False):
+def _action(rule: str, allow: str, body=None, body_required: bool = False):
     """Register a transition endpoint; overdue exchanges are expired first, so a POST
     (never a read) is what records the clock's verdict."""
-    register = endpoint(f"/proposals/<int:proposal_id>/{rule}", "POST", roles=roles,
+    register = endpoint(f"/proposals/<int:proposal_id>/{rule}", "POST", allow=allow,
                         body=body or ProposalReasonSchema(), body_required=body_required,
                         response=ProposalSchema(), tag="proposals", responses=CONFLICT)
 
@@ -101,40 +102,40 @@ def _action(rule: str, roles: tuple, body=None, body_required: bool = False):
     return decorator
 
 
-@_action("approve", COORDINATOR)
+@_action("approve", "proposal.review")
 def approve_proposal(proposal_id: int, body: dict):
     """Approve a proposed exchange (coordinators): reserves every listing's quantity.
     If a listing can no longer give it, 409 and the proposal becomes superseded."""
     return services.approve(current_user, proposal_id, body["reason"])
 
 
-@_action("reject", COORDINATOR, body=ProposalRequiredReasonSchema(), body_required=True)
+@_action("reject", "proposal.review", body=ProposalRequiredReasonSchema(), body_required=True)
 def reject_proposal(proposal_id: int, body: dict):
     """Reject a proposed exchange (coordinators); `reason` required."""
     return services.reject(current_user, proposal_id, body["reason"])
 
 
-@_action("cancel", COORDINATOR, body=ProposalRequiredReasonSchema(), body_required=True)
+@_action("cancel", "proposal.review", body=ProposalRequiredReasonSchema(), body_required=True)
 def cancel_proposal(proposal_id: int, body: dict):
     """Cancel a stalled approved or agreed exchange (coordinators); `reason` required.
     Reservations are released."""
     return services.cancel(current_user, proposal_id, body["reason"])
 
 
-@_action("accept", MEMBER)
+@_action("accept", "proposal.answer")
 def accept_proposal(proposal_id: int, body: dict):
     """Accept an approved exchange for your organisation; when all have, it is agreed."""
     return services.accept(current_user, proposal_id, body["reason"])
 
 
-@_action("decline", MEMBER, body=ProposalRequiredReasonSchema(), body_required=True)
+@_action("decline", "proposal.answer", body=ProposalRequiredReasonSchema(), body_required=True)
 def decline_proposal(proposal_id: int, body: dict):
     """Decline for your organisation (`reason` required): the exchange is declined,
     reservations released, and it is never proposed again."""
     return services.decline(current_user, proposal_id, body["reason"])
 
 
-@_action("confirm", MEMBER, body=ProposalConfirmSchema(), body_required=True)
+@_action("confirm", "proposal.answer", body=ProposalConfirmSchema(), body_required=True)
 def confirm_proposal(proposal_id: int, body: dict):
     """Confirm receipt of a leg your organisation receives (`leg`: its id). When every
     leg is confirmed the exchange completes and is written to the ledger."""

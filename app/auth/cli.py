@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from app.auth import services
 from app.auth.models import Role, User
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 from app.extensions import db
 
 

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from app.auth.models import Role
 from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.auth.services import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_TOKEN_NAME_LENGTH
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 
 PASSWORD_LENGTH = Length(
     min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,

@@ -8,22 +8,17 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.common import TimestampMixin, utcnow
+from app.core.choices import ChoiceSet
+from app.core.clock import TimestampMixin, utcnow
 from app.extensions import db
 
 
-class Role:
+class Role(ChoiceSet):
     MEMBER = "member"
     COORDINATOR = "coordinator"
     AUDITOR = "auditor"
     ADMIN = "admin"
-    ALL = (MEMBER, COORDINATOR, AUDITOR, ADMIN)
-    LABELS = {
-        MEMBER: "Member",
-        COORDINATOR: "Coordinator",
-        AUDITOR: "Auditor",
-        ADMIN: "Administrator",
-    }
+    LABELS = {ADMIN: "Administrator"}
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -36,7 +31,7 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(f"role IN {Role.ALL!r}", name="role_valid"),
+        CheckConstraint(Role.sql_in("role"), name="role_valid"),
         CheckConstraint(
             "role <> 'member' OR organisation_id IS NOT NULL", name="member_has_organisation"
         ),

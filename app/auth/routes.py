@@ -27,7 +27,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import services
 from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm, apply_service_errors
 from app.auth.passwords import MIN_PASSWORD_LENGTH
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 from app.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")

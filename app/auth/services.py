@@ -34,8 +34,8 @@ from app.auth.passwords import (
     verify_password,
 )
 from app.auth.tokens import issue_token, revoke_token
-from app.common import utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.core.clock import utcnow
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from app.extensions import db
 from app.market.models import Organisation
 

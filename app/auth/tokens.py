@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from app.auth.models import ApiToken, User
-from app.common import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 
 TOKEN_PREFIX = "cc_"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.core.errors import ServiceError
 from app.demo.logins import demo_logins
 from app.demo.seed import market_is_empty, planted_exchanges, seed_demo
-from app.errors import ServiceError
 from app.extensions import db
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from app.auth.models import Role, User
-from app.common import frozen_clock
+from app.core.clock import frozen_clock
 from app.demo.data import EMAIL_DOMAIN
 from app.demo.history_data import HISTORY, Outcome, PastExchange
 from app.extensions import db

@@ -9,12 +9,12 @@ from datetime import date, datetime, time, timedelta
 
 from app.auth import services as accounts
 from app.auth.models import User
-from app.common import frozen_clock
-from app.common import today as utc_today
+from app.core.clock import frozen_clock
+from app.core.clock import today as utc_today
+from app.core.errors import Conflict
 from app.demo import data
 from app.demo.history import HistoryResult, seed_history
 from app.demo.logins import demo_accounts
-from app.errors import Conflict
 from app.extensions import db
 from app.market import services as market
 from app.market.models import Currency, Listing, MarketSettings, Organisation

@@ -8,14 +8,14 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from app.common import utcnow
+from app.core.choices import ChoiceSet
+from app.core.clock import utcnow
 from app.extensions import db
 
 
-class EntryKind:
+class EntryKind(ChoiceSet):
     TRADE = "trade"
     REVERSAL = "reversal"
-    ALL = (TRADE, REVERSAL)
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -40,7 +40,7 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("sequence >= 1", name="sequence_positive"),
-        CheckConstraint("kind IN ('trade', 'reversal')", name="kind_valid"),
+        CheckConstraint(EntryKind.sql_in("kind"), name="kind_valid"),
         CheckConstraint(
             "(kind = 'trade' AND quantity > 0 AND value >= 0 AND reverses_sequence IS NULL)"
             " OR (kind = 'reversal' AND quantity < 0 AND value <= 0"

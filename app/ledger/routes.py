@@ -14,11 +14,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from app.api.core import paginate
 from app.api.ledger import stream_export
-from app.auth.decorators import role_required
+from app.auth.decorators import permission_required
 from app.auth.models import Role, User
-from app.errors import ServiceError
+from app.core.errors import ServiceError
+from app.core.paging import paginate
 from app.extensions import db
 from app.ledger import chain, services, trust
 from app.ledger.drawing import network_svg, over_time_svg
@@ -68,7 +68,7 @@ def _filter_choices() -> dict:
 
 
 @bp.get("/ledger/")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def workspace():
     """Browse and filter the ledger (paged), with exports and verification."""
     raw = {k: v for k, v in request.args.items() if k != "page"}
@@ -103,7 +103,7 @@ def entry(sequence: int):
 
 
 @bp.post("/ledger/entries/<int:sequence>/reverse")
-@role_required(Role.COORDINATOR)
+@permission_required("ledger.reverse")
 def reverse(sequence: int):
     """A coordinator appends a reversing entry, with a reason."""
     form = ReverseForm()
@@ -129,7 +129,7 @@ def reverse(sequence: int):
 
 
 @bp.get("/ledger/verify")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def verify():
     """Verify the whole chain now and show the result (nothing is written)."""
     args, errors = _parse(VerifyQuerySchema(), dict(request.args))
@@ -142,7 +142,7 @@ def verify():
 
 
 @bp.get("/ledger/export.<any(json, csv):fmt>")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def export(fmt: str):
     """The same streamed export as the API, for the workspace's buttons."""
     args, errors = _parse(LedgerFilterSchema(), dict(request.args))
@@ -154,7 +154,7 @@ def export(fmt: str):
 
 
 @bp.get("/ledger/audit")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def audit_trail():
     """Every proposal transition, newest first, filterable."""
     raw = {k: v for k, v in request.args.items() if k != "page"}
@@ -172,7 +172,7 @@ def audit_trail():
 
 
 @bp.get("/ledger/exchanges/<int:proposal_id>")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def timeline(proposal_id: int):
     """One exchange's whole story, oldest first."""
     story = services.exchange_timeline(_actor(), proposal_id)
@@ -182,7 +182,7 @@ def timeline(proposal_id: int):
 
 
 @bp.get("/ledger/exchanges")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def find_exchange():
     """Jump to an exchange's timeline by proposal number."""
     value = request.args.get("proposal", "").strip().lstrip("#")
@@ -222,7 +222,7 @@ def organisation_trust(organisation_id: int):
 
 
 @bp.get("/trust/network")
-@role_required(*READERS)
+@permission_required("ledger.read_all")
 def trust_network():
     """Organisations as nodes, exchanges completed together as weighted edges."""
     network = trust.network()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.core import PageArgs
-from app.api.fields import ID_RANGE, UtcDateTime, money
+from app.core.fields import ID_RANGE, UtcDateTime, money
+from app.core.paging import PageArgs
 from app.ledger import chain
 from app.ledger.models import EntryKind
 from app.ledger.services import MAX_REASON, LedgerFilter, TransitionFilter

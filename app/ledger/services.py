@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import or_, text
 
 from app.auth.models import Role, User
-from app.common import utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.clock import utcnow
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.ledger import chain
 from app.ledger.models import EntryKind, LedgerEntry

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from app.common import today
-from app.errors import Forbidden, NotFound
+from app.core.clock import today
+from app.core.errors import Forbidden, NotFound
 from app.extensions import db
 from app.ledger.models import EntryKind, LedgerEntry
 from app.market.models import Organisation

@@ -21,11 +21,12 @@ from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from app.common import TimestampMixin, today
+from app.core.choices import ChoiceSet
+from app.core.clock import TimestampMixin, today
 from app.extensions import db
 
 
-class Sector:
+class Sector(ChoiceSet):
     ACUTE_TRUST = "acute_trust"
     COMMUNITY_TRUST = "community_trust"
     MENTAL_HEALTH_TRUST = "mental_health_trust"
@@ -50,29 +51,25 @@ class Sector:
         COLLEGE: "Further-education college",
         OTHER: "Other",
     }
-    ALL = tuple(LABELS)
 
 
-class ListingKind:
+class ListingKind(ChoiceSet):
     OFFER = "offer"
     NEED = "need"
-    ALL = (OFFER, NEED)
 
 
-class ListingStatus:
+class ListingStatus(ChoiceSet):
     OPEN = "open"
     FULFILLED = "fulfilled"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
-    ALL = (OPEN, FULFILLED, WITHDRAWN, EXPIRED)
 
 
-class Objective:
+class Objective(ChoiceSet):
     """What the matcher maximises (see the README, "The matching engine")."""
 
     LEXICOGRAPHIC = "lexicographic"
     WEIGHTED = "weighted"
-    ALL = (LEXICOGRAPHIC, WEIGHTED)
     LABELS = {
         LEXICOGRAPHIC: "Needs met, then value exchanged, then fewer parties, then trust",
         WEIGHTED: "Weighted sum of those four",
@@ -192,10 +189,8 @@ class Listing(TimestampMixin, db.Model):
 
     __tablename__ = "listings"
     __table_args__ = (
-        CheckConstraint("kind IN ('offer', 'need')", name="kind_valid"),
-        CheckConstraint(
-            "status IN ('open', 'fulfilled', 'withdrawn', 'expired')", name="status_valid"
-        ),
+        CheckConstraint(ListingKind.sql_in("kind"), name="kind_valid"),
+        CheckConstraint(ListingStatus.sql_in("status"), name="status_valid"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_range"),
         CheckConstraint("reserved >= 0 AND reserved <= remaining", name="reserved_range"),
@@ -264,6 +259,12 @@ class Listing(TimestampMixin, db.Model):
         """SQL condition: open and not past its end date on `day`."""
         return and_(cls.status == ListingStatus.OPEN,
                     or_(cls.available_until.is_(None), cls.available_until >= day))
+
+    @classmethod
+    def usable_on(cls, day: date):
+        """SQL condition: open on `day` with something left that no approved proposal
+        holds (remaining − reserved > 0) — what a new exchange may draw on."""
+        return and_(cls.open_on(day), cls.remaining - cls.reserved > 0)
 
     @classmethod
     def expired_on(cls, day: date):

@@ -9,10 +9,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from app.api.core import paginate
-from app.auth.decorators import role_required
+from app.auth.decorators import permission_required
 from app.auth.models import Role
-from app.errors import Invalid
+from app.core.errors import Invalid
+from app.core.paging import paginate
 from app.extensions import db
 from app.market import services as svc
 from app.market.forms import (
@@ -76,7 +76,7 @@ def listing(listing_id: int):
 
 
 @bp.get("/market/my-organisation")
-@role_required(Role.MEMBER)
+@permission_required("organisation.own")
 def my_organisation():
     """The member's organisation: its profile and all its offers and needs."""
     organisation = current_user.organisation
@@ -90,7 +90,7 @@ def my_organisation():
 # --- writing listings ----------------------------------------------------------------------
 
 @bp.route("/market/listings/new", methods=["GET", "POST"])
-@role_required(Role.MEMBER)
+@permission_required("listing.post")
 def new_listing():
     currencies = svc.list_currencies(active_only=True)
     form = NewListingForm(currencies=currencies, areas=svc.known_areas())
@@ -171,7 +171,7 @@ def organisation(slug: str):
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
-@role_required(*STAFF)
+@permission_required("organisation.manage")
 def new_organisation():
     form = OrganisationForm(others=svc.all_organisations())
     if form.validate_on_submit():
@@ -223,7 +223,7 @@ def currencies():
 
 
 @bp.route("/market/currencies/new", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required("currency.manage")
 def new_currency():
     form = CurrencyForm(creating=True)
     if form.validate_on_submit():
@@ -241,7 +241,7 @@ def new_currency():
 
 
 @bp.route("/market/currencies/<int:currency_id>/edit", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required("currency.manage")
 def edit_currency(currency_id: int):
     currency = svc.get_currency(currency_id)
     form = CurrencyForm(creating=False)
@@ -267,7 +267,7 @@ def edit_currency(currency_id: int):
 
 
 @bp.route("/market/settings", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required("settings.manage")
 def settings():
     current = MarketSettings.current()
     form = SettingsForm()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask_login import current_user
 from marshmallow import Schema, fields, post_dump, validate
 
-from app.api.core import PageArgs
-from app.api.fields import StrictBoolean, StrictInteger, UtcDateTime
+from app.core.fields import StrictBoolean, StrictInteger, UtcDateTime
+from app.core.paging import PageArgs
 from app.market import services as svc
 from app.market.models import ListingKind, ListingStatus, Objective, Sector
 

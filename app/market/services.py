@@ -36,8 +36,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, update
 
 from app.auth.models import Role, User
-from app.common import today as utc_today
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.clock import today as utc_today
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.market.models import (
     Currency,

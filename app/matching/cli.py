@@ -12,7 +12,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 from app.extensions import db
 from app.matching import services
 from app.proposals.models import MatchingRun, RunStatus

@@ -23,8 +23,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
-from app.common import utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.clock import utcnow
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.market.models import MarketSettings, Objective
 from app.matching.snapshot import build_market_document

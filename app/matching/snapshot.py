@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import or_, select
 
-from app.common import today
+from app.core.clock import today
 from app.extensions import db
 from app.market.models import (
     Currency,

@@ -19,19 +19,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.common import TimestampMixin, utcnow
+from app.core.choices import ChoiceSet
+from app.core.clock import TimestampMixin, utcnow
 from app.extensions import db
 
 
-class RunStatus:
+class RunStatus(ChoiceSet):
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
-    ALL = (QUEUED, RUNNING, COMPLETED, FAILED)
 
 
-class ProposalStatus:
+class ProposalStatus(ChoiceSet):
     PROPOSED = "proposed"
     APPROVED = "approved"
     AGREED = "agreed"
@@ -41,16 +41,13 @@ class ProposalStatus:
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
-    ALL = (
-        PROPOSED, APPROVED, AGREED, COMPLETED, REJECTED, DECLINED, CANCELLED, EXPIRED, SUPERSEDED,
-    )
     OPEN = (PROPOSED, APPROVED, AGREED)
     FINAL = (COMPLETED, REJECTED, DECLINED, CANCELLED, EXPIRED, SUPERSEDED)
     # Statuses in which the proposal holds reservations on its listings.
     RESERVING = (APPROVED, AGREED)
 
 
-class Action:
+class Action(ChoiceSet):
     """What a ProposalTransition records (one per service function)."""
 
     PROPOSE = "propose"
@@ -63,23 +60,20 @@ class Action:
     CANCEL = "cancel"
     EXPIRE = "expire"
     SUPERSEDE = "supersede"
-    ALL = (PROPOSE, APPROVE, REJECT, ACCEPT, DECLINE, CONFIRM, COMPLETE, CANCEL, EXPIRE, SUPERSEDE)
 
 
-class ExchangeKind:
+class ExchangeKind(ChoiceSet):
     CYCLE = "cycle"
     CHAIN = "chain"
-    ALL = (CYCLE, CHAIN)
 
 
-class Response:
+class Response(ChoiceSet):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
-    ALL = (PENDING, ACCEPTED, DECLINED)
 
 
-OPEN_SIGNATURE_WHERE = "status IN ('proposed', 'approved', 'agreed')"
+OPEN_SIGNATURE_WHERE = f"status IN ({', '.join(repr(s) for s in ProposalStatus.OPEN)})"
 
 
 class MatchingRun(db.Model):
@@ -119,8 +113,8 @@ class Proposal(TimestampMixin, db.Model):
 
     __tablename__ = "proposals"
     __table_args__ = (
-        CheckConstraint(f"status IN {ProposalStatus.ALL!r}", name="status_valid"),
-        CheckConstraint("kind IN ('cycle', 'chain')", name="kind_valid"),
+        CheckConstraint(ProposalStatus.sql_in("status"), name="status_valid"),
+        CheckConstraint(ExchangeKind.sql_in("kind"), name="kind_valid"),
         # At most one open proposal per exchange, whatever runs overlap.
         Index(
             "uq_proposals_open_signature", "signature", unique=True,

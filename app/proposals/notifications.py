@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from app.auth.models import Role, User
-from app.common import utcnow
-from app.errors import NotFound
+from app.core.clock import utcnow
+from app.core.errors import NotFound
 from app.extensions import db
 from app.proposals.models import Notification, ProposalParticipant
 

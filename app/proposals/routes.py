@@ -25,9 +25,9 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import true
 
-from app.auth.decorators import role_required
+from app.auth.decorators import permission_required
 from app.auth.models import Role
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 from app.extensions import db
 from app.market.models import Organisation
 from app.matching import services as matching
@@ -69,7 +69,7 @@ def _int_arg(name: str) -> int | None:
 # ---------------------------------------------------------------- matching runs
 
 @bp.get("/matching/runs")
-@role_required(*READERS)
+@permission_required("run.read")
 def runs():
     page, per_page = _page_args()
     result = db.paginate(matching.list_runs(), page=page, per_page=per_page, error_out=False)
@@ -77,7 +77,7 @@ def runs():
 
 
 @bp.route("/matching/runs/new", methods=["GET", "POST"])
-@role_required(Role.COORDINATOR)
+@permission_required("run.start")
 def run_new():
     form = RunForm()
     market = matching.market_settings()
@@ -112,7 +112,7 @@ def run_new():
 
 
 @bp.get("/matching/runs/<int:run_id>")
-@role_required(*READERS)
+@permission_required("run.read")
 def run_detail(run_id: int):
     run = _run_or_abort(run_id)
     in_progress = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -120,7 +120,7 @@ def run_detail(run_id: int):
 
 
 @bp.get("/matching/runs/<int:run_id>/input.json")
-@role_required(*READERS)
+@permission_required("run.read")
 def run_input(run_id: int):
     import json
 
@@ -161,7 +161,7 @@ def index():
 
 
 @bp.get("/proposals/review")
-@role_required(*READERS)
+@permission_required("proposal.read_all")
 def queue():
     page, per_page = _page_args()
     proposed = db.paginate(
@@ -176,7 +176,7 @@ def queue():
 
 
 @bp.get("/proposals/inbox")
-@role_required(Role.MEMBER)
+@permission_required("proposal.answer")
 def inbox():
     waiting = services.waiting_on(current_user)
     waiting_ids = {item.proposal.id for item in waiting}
@@ -256,40 +256,40 @@ def _act(proposal_id: int, action, form_class, success: str, *extra):
 
 
 @bp.post("/proposals/<int:proposal_id>/approve")
-@role_required(Role.COORDINATOR)
+@permission_required("proposal.review")
 def approve(proposal_id: int):
     return _act(proposal_id, services.approve, ReasonForm,
                 "Approved: the listings are reserved and the organisations asked to accept.")
 
 
 @bp.post("/proposals/<int:proposal_id>/reject")
-@role_required(Role.COORDINATOR)
+@permission_required("proposal.review")
 def reject(proposal_id: int):
     return _act(proposal_id, services.reject, RequiredReasonForm, "Rejected.")
 
 
 @bp.post("/proposals/<int:proposal_id>/cancel")
-@role_required(Role.COORDINATOR)
+@permission_required("proposal.review")
 def cancel(proposal_id: int):
     return _act(proposal_id, services.cancel, RequiredReasonForm,
                 "Cancelled: the reservations are released.")
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
-@role_required(Role.MEMBER)
+@permission_required("proposal.answer")
 def accept(proposal_id: int):
     return _act(proposal_id, services.accept, ReasonForm, "Accepted for your organisation.")
 
 
 @bp.post("/proposals/<int:proposal_id>/decline")
-@role_required(Role.MEMBER)
+@permission_required("proposal.answer")
 def decline(proposal_id: int):
     return _act(proposal_id, services.decline, RequiredReasonForm,
                 "Declined for your organisation: this exchange will not be proposed again.")
 
 
 @bp.post("/proposals/<int:proposal_id>/legs/<int:leg_id>/confirm")
-@role_required(Role.MEMBER)
+@permission_required("proposal.answer")
 def confirm(proposal_id: int, leg_id: int):
     return _act(proposal_id, services.confirm_leg, ReasonForm, "Receipt confirmed.", leg_id)
 

@@ -7,8 +7,8 @@ import json
 
 from marshmallow import Schema, fields, validate
 
-from app.api.core import PageArgs
-from app.api.fields import ID_RANGE, StrictInteger, StrictNumber, UtcDateTime, money
+from app.core.fields import ID_RANGE, StrictInteger, StrictNumber, UtcDateTime, money
+from app.core.paging import PageArgs
 from app.matching.services import MAX_TIME_LIMIT, OBJECTIVES
 from app.proposals.models import ExchangeKind, ProposalStatus, RunStatus
 from app.proposals.services import MAX_REASON

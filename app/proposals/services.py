@@ -34,8 +34,8 @@ from decimal import Decimal
 from sqlalchemy import case, or_, select, update
 
 from app.auth.models import Role, User
-from app.common import today, utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.clock import today, utcnow
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.market.models import Listing, ListingKind, ListingStatus, MarketSettings
 from app.proposals.models import (

@@ -8,7 +8,7 @@ import pytest
 
 from app.auth.models import ApiToken, LoginAttempt, Role
 from app.auth.tokens import hash_token, issue_token
-from app.common import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 from tests.auth.helpers import failed_attempts, reload, stored_state, tokens_snapshot
 from tests.conftest import DEFAULT_PASSWORD

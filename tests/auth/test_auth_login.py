@@ -11,7 +11,7 @@ from app.auth import services
 from app.auth.models import LoginAttempt, Role
 from app.auth.passwords import needs_rehash, verify_password
 from app.auth.routes import safe_next
-from app.common import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 from tests.auth.helpers import failed_attempts, reload
 from tests.conftest import DEFAULT_PASSWORD

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-from app.common import frozen_clock, today, utcnow
+from app.core.clock import frozen_clock, today, utcnow
 from app.extensions import db
 from app.proposals.models import Notification
 

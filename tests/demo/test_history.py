@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import timedelta
 
 from app.auth.models import Role, User
-from app.common import utcnow
+from app.core.clock import utcnow
 from app.demo import data
 from app.demo.history_data import HISTORY, Outcome
 from app.demo.seed import planted_exchanges

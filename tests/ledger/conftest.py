@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from app.auth.models import Role
-from app.common import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 from app.ledger.services import append_trade_entries
 from app.market.models import ListingKind

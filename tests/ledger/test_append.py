@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import Conflict
+from app.core.errors import Conflict
 from app.extensions import db
 from app.ledger import chain
 from app.ledger.models import AppendOnlyViolation, EntryKind, LedgerEntry

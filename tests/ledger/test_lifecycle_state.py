@@ -26,7 +26,7 @@ from hypothesis.stateful import (
 )
 
 from app.auth.models import Role, User
-from app.errors import ServiceError
+from app.core.errors import ServiceError
 from app.extensions import db
 from app.ledger import services as ledger
 from app.ledger import trust

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.common import frozen_clock
-from app.errors import Forbidden, NotFound
+from app.core.clock import frozen_clock
+from app.core.errors import Forbidden, NotFound
 from app.ledger import trust
 from app.ledger.drawing import nice_scale, over_time_svg
 from app.ledger.trust import MonthFigures, month_starts

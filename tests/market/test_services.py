@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import Conflict, Forbidden, Invalid
+from app.core.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.market import services as svc
 from app.market.models import Listing, ListingKind, ListingStatus, MarketSettings

@@ -10,7 +10,7 @@ never a 500, never a listing reserved beyond what it has.
 from __future__ import annotations
 
 from app.auth.models import Role
-from app.errors import Conflict
+from app.core.errors import Conflict
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.market.models import Listing, ListingKind

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.ledger.trust import completion_rates
@@ -361,7 +361,7 @@ def test_answering_after_the_deadline_expires_the_exchange(market, cycle):
 
 
 def test_a_listing_past_its_end_date_cannot_be_reserved(market, cycle):
-    from app.common import today
+    from app.core.clock import today
 
     listing = reload(Listing, market.needs["B"].id)
     listing.available_from = today() - timedelta(days=30)

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.common import today
-from app.errors import Conflict, Forbidden, Invalid
+from app.core.clock import today
+from app.core.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.market.models import Currency, Listing, ListingKind, ListingStatus
 from app.matching import services as matching

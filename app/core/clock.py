@@ -1,4 +1,5 @@
-"""Small helpers shared by every feature: time, mixins, constants."""
+"""The one clock every timestamp and service reads (frozen for the demo's backdated history),
+and the created/updated timestamp mixin."""
 
 from __future__ import annotations
 

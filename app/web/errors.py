@@ -1,72 +1,13 @@
 """One error contract: JSON `{"code", "status", "message", "errors"}` under /api/,
-an HTML page per status elsewhere."""
+an HTML page per status elsewhere. The errors themselves are in `app.core.errors`."""
 
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-
-class ServiceError(Exception):
-    """A rule of the domain refused an action. Carries the HTTP status to answer with.
-
-    Services raise it; the API turns it into the JSON error shape and pages turn
-    it into a flash message or an error page.
-    """
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, errors: dict | None = None, status: int | None = None,
-                 code: str | None = None, payload: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-        self.payload = payload or {}
-
-
-class NotFound(ServiceError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(ServiceError):
-    status = 403
-    code = "forbidden"
-
-
-class Conflict(ServiceError):
-    status = 409
-    code = "conflict"
-
-
-class Invalid(ServiceError):
-    status = 422
-    code = "validation_error"
-
-
-STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
-    500: "internal_error",
-}
-
-
-def error_body(status: int, message: str, *, code: str | None = None,
-               errors: dict | None = None, **extra) -> dict:
-    body = {
-        "code": code or STATUS_CODES.get(status, "error"),
-        "status": status,
-        "message": message,
-        "errors": errors or {},
-    }
-    body.update(extra)
-    return body
+from app.core.errors import ServiceError, error_body
+from app.extensions import db
 
 
 def json_error(status: int, message: str, **kwargs):
@@ -112,8 +53,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service(exc: ServiceError):
-        from app.extensions import db
-
         db.session.rollback()
         if wants_json():
             return json_error(exc.status, exc.message, code=exc.code, errors=exc.errors,
@@ -122,8 +61,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        from app.extensions import db
-
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if app.config.get("PROPAGATE_EXCEPTIONS") and app.testing:

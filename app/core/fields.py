@@ -10,8 +10,10 @@ from datetime import UTC
 
 from marshmallow import ValidationError, fields, validate
 
+from app.core.limits import MAX_ID
+
 # Database ids are 32-bit integers: anything larger is an unknown id, refused early.
-ID_RANGE = validate.Range(min=1, max=2**31 - 1)
+ID_RANGE = validate.Range(min=1, max=MAX_ID)
 
 
 class StrictInteger(fields.Integer):
