@@ -7,6 +7,7 @@ import os
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from app.core.limits import MAX_ID
 from config import INSTANCE_DIR, Config, config_from_env
 
 BLUEPRINTS = (
@@ -64,7 +65,6 @@ def register_models() -> None:
     import app.models  # noqa: F401
 
 
-MAX_ID = 2**31 - 1
 
 
 def _digits_at_most(limit: int) -> str:

@@ -20,18 +20,19 @@ from flask_login import current_user
 
 from app.auth import services
 from app.auth.decorators import permission_required
-from app.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm, apply_service_errors
+from app.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm
 from app.auth.models import ApiToken, Role, User
 from app.core.clock import utcnow
 from app.core.errors import ServiceError
+from app.core.limits import MAX_ID, MAX_PAGE
 from app.core.paging import paginate
 from app.extensions import db
-from app.market.models import Organisation
+from app.market import organisations as organisation_rules
+from app.web.actions import attempt
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 
 NEW_PASSWORD_KEY = "admin_new_password"
-MAX_PAGE = 100_000
 
 # The market feature's admin pages, by the endpoint names they may carry; the first
 # registered one is linked, and a card whose endpoints are all missing is not shown.
@@ -46,16 +47,21 @@ MARKET_LINKS = (
 )
 
 
-def _organisations() -> list[Organisation]:
-    return list(db.session.execute(
-        db.select(Organisation).order_by(Organisation.name)).scalars())
+def _organisations():
+    return organisation_rules.all_organisations()
+
+
+def _chosen_organisation(form):
+    """The organisation picked on a user form (None for none); Invalid when unknown."""
+    chosen = form.organisation_id()
+    return organisation_rules.find_organisation(organisation_id=chosen) if chosen else None
 
 
 def _actor():
     return current_user._get_current_object()
 
 
-def _int_arg(name: str, *, lo: int = 1, hi: int = services.MAX_ID) -> int | None:
+def _int_arg(name: str, *, lo: int = 1, hi: int = MAX_ID) -> int | None:
     value = request.args.get(name, "").strip()
     if not value.isdigit() or len(value) > 10:
         return None
@@ -112,18 +118,14 @@ def create_user():
     status = 200
     if form.validate_on_submit():
         password = form.password.data or services.generate_password()
-        try:
-            organisation = (services.find_organisation(organisation_id=form.organisation_id())
-                            if form.organisation_id() else None)
-            user = services.create_user(
-                _actor(), email=form.email.data, name=form.name.data, role=form.role.data,
-                organisation=organisation, password=password)
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-            status = exc.status
+        outcome = attempt(lambda: services.create_user(
+            _actor(), email=form.email.data, name=form.name.data, role=form.role.data,
+            organisation=_chosen_organisation(form), password=password),
+            form=form, catch=ServiceError)
+        if not outcome.ok:
+            status = outcome.error.status
         else:
-            db.session.commit()
+            user = outcome.value
             if not form.password.data:
                 # Shown once on the next page; never stored in clear.
                 session[NEW_PASSWORD_KEY] = {"user_id": user.id, "password": password}
@@ -166,17 +168,13 @@ def edit_user(user_id: int):
     form.set_organisations(_organisations())
     if not form.validate_on_submit():
         return _render_edit(user, form=form, status=422)
-    try:
-        organisation = (services.find_organisation(organisation_id=form.organisation_id())
-                        if form.organisation_id() else None)
-        services.update_user(_actor(), user, name=form.name.data, role=form.role.data,
-                             organisation=organisation, enabled=form.enabled.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        apply_service_errors(form, exc)
-        return _render_edit(db.session.get(User, user_id), form=form, status=exc.status)
-    db.session.commit()
-    flash(f"Account {user.email} saved.", "success")
+    outcome = attempt(lambda: services.update_user(
+        _actor(), user, name=form.name.data, role=form.role.data,
+        organisation=_chosen_organisation(form), enabled=form.enabled.data),
+        form=form, catch=ServiceError, success=f"Account {user.email} saved.")
+    if not outcome.ok:
+        return _render_edit(db.session.get(User, user_id), form=form,
+                            status=outcome.error.status)
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -187,15 +185,12 @@ def reset_password(user_id: int):
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return _render_edit(user, password_form=form, status=422)
-    try:
-        services.set_password(_actor(), user, form.password.data,
-                              revoke_tokens=bool(form.revoke_tokens.data))
-    except ServiceError as exc:
-        db.session.rollback()
-        apply_service_errors(form, exc)
+    outcome = attempt(lambda: services.set_password(
+        _actor(), user, form.password.data, revoke_tokens=bool(form.revoke_tokens.data)),
+        form=form, catch=ServiceError,
+        success=f"The password of {user.email} was reset and their sessions ended"
+                + (" and API tokens revoked." if form.revoke_tokens.data else "."))
+    if not outcome.ok:
         return _render_edit(db.session.get(User, user_id), password_form=form,
-                            status=exc.status)
-    db.session.commit()
-    flash(f"The password of {user.email} was reset and their sessions ended"
-          + (" and API tokens revoked." if form.revoke_tokens.data else "."), "success")
+                            status=outcome.error.status)
     return redirect(url_for("admin.edit_user", user_id=user.id))

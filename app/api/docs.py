@@ -16,6 +16,7 @@ from flask import abort, jsonify, render_template, send_from_directory
 from marshmallow import INCLUDE, Schema, fields
 
 from app.api.core import AUTHENTICATED, PUBLIC, REGISTRY, bp, openapi_path
+from app.core.limits import MAX_ID
 
 
 class ErrorSchema(Schema):
@@ -130,7 +131,7 @@ def build_spec() -> dict:
         }
         params = [
             {"in": "path", "name": name, "required": True,
-             "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
+             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
             for name in _path_names(path)
         ]
         if doc.query is not None:

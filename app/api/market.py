@@ -11,7 +11,11 @@ from flask_login import current_user
 from app.api.core import AUTHENTICATED, endpoint
 from app.auth.models import Role
 from app.core.paging import paginate
-from app.market import services as svc
+from app.market import browse as market_browse
+from app.market import currencies as currency_rules
+from app.market import listings as listing_rules
+from app.market import organisations as organisation_rules
+from app.market import settings as settings_rules
 from app.market.models import MarketSettings
 from app.market.schemas import (
     CurrencyInputSchema,
@@ -38,8 +42,8 @@ ADMIN = (Role.ADMIN,)
           response=OrganisationSchema(), paged=True, tag="market")
 def list_organisations(args: dict):
     """List organisations (private fields only where you may see them)."""
-    statement = svc.organisations_query(text=args.get("q"), sector=args.get("sector"),
-                                        area=args.get("area"))
+    statement = organisation_rules.organisations_query(
+        text=args.get("q"), sector=args.get("sector"), area=args.get("area"))
     return paginate(statement, args["page"], args["per_page"])
 
 
@@ -47,7 +51,7 @@ def list_organisations(args: dict):
           response=OrganisationSchema(), status=201, tag="market")
 def create_organisation(body: dict):
     """Add an organisation (coordinators and admins)."""
-    return svc.create_organisation(current_user, body)
+    return organisation_rules.create_organisation(current_user, body)
 
 
 @endpoint("/organisations/<int:organisation_id>", "GET", response=OrganisationSchema(),
@@ -55,7 +59,7 @@ def create_organisation(body: dict):
 def get_organisation(organisation_id: int):
     """One organisation. Contact email/phone, internal notes and exclusions appear only
     for its own members, coordinators, auditors and admins."""
-    return svc.get_organisation(organisation_id)
+    return organisation_rules.get_organisation(organisation_id)
 
 
 @endpoint("/organisations/<int:organisation_id>", "PATCH", allow=AUTHENTICATED,
@@ -65,8 +69,8 @@ def get_organisation(organisation_id: int):
 def update_organisation(organisation_id: int, body: dict):
     """Edit an organisation: coordinators and admins any field; its own members the
     profile (areas, contact, description, internal notes, exclusions)."""
-    organisation = svc.get_organisation(organisation_id)
-    return svc.update_organisation(current_user, organisation, body)
+    organisation = organisation_rules.get_organisation(organisation_id)
+    return organisation_rules.update_organisation(current_user, organisation, body)
 
 
 # --- currencies and settings ---------------------------------------------------------------
@@ -75,7 +79,7 @@ def update_organisation(organisation_id: int, body: dict):
           tag="market")
 def list_currencies(args: dict):
     """The market's currencies with their unit, value per unit and categories."""
-    currencies = svc.list_currencies()
+    currencies = currency_rules.list_currencies()
     if "active" in args:
         currencies = [c for c in currencies if c.active is args["active"]]
     return currencies
@@ -85,7 +89,7 @@ def list_currencies(args: dict):
           response=CurrencySchema(), status=201, tag="market")
 def create_currency(body: dict):
     """Add a currency (admins)."""
-    return svc.create_currency(current_user, body)
+    return currency_rules.create_currency(current_user, body)
 
 
 @endpoint("/currencies/<int:currency_id>", "PATCH", allow="currency.manage",
@@ -94,7 +98,8 @@ def create_currency(body: dict):
 def update_currency(currency_id: int, body: dict):
     """Edit a currency (admins). A new value applies to future exchanges only; the code
     cannot change."""
-    return svc.update_currency(current_user, svc.get_currency(currency_id), body)
+    currency = currency_rules.get_currency(currency_id)
+    return currency_rules.update_currency(current_user, currency, body)
 
 
 @endpoint("/market/settings", "GET", response=MarketSettingsSchema(), tag="market")
@@ -107,7 +112,7 @@ def get_settings():
           response=MarketSettingsSchema(), tag="market")
 def update_settings(body: dict):
     """Change the market settings (admins)."""
-    return svc.update_settings(current_user, body)
+    return settings_rules.update_settings(current_user, body)
 
 
 # --- listings ------------------------------------------------------------------------------
@@ -116,20 +121,21 @@ def update_settings(body: dict):
           tag="market")
 def list_listings(args: dict):
     """Browse offers and needs (open by default; `status=any` for all), newest first."""
-    return paginate(svc.listings_query(listing_filters(args)), args["page"], args["per_page"])
+    statement = market_browse.listings_query(listing_filters(args))
+    return paginate(statement, args["page"], args["per_page"])
 
 
 @endpoint("/listings", "POST", body=ListingInputSchema(), response=ListingSchema(), status=201,
           tag="market", responses={"403": "Not a member, or another organisation's id"})
 def create_listing(body: dict):
     """Post an offer or a need for your own organisation (members)."""
-    return svc.create_listing(current_user, body)
+    return listing_rules.create_listing(current_user, body)
 
 
 @endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market")
 def get_listing(listing_id: int):
     """One listing."""
-    return svc.get_listing(listing_id)
+    return market_browse.get_listing(listing_id)
 
 
 @endpoint("/listings/<int:listing_id>", "PATCH", body=ListingUpdateSchema(),
@@ -139,7 +145,7 @@ def get_listing(listing_id: int):
 def update_listing(listing_id: int, body: dict):
     """Edit your organisation's listing. The quantity cannot go below what was delivered
     plus what approved proposals reserve."""
-    return svc.update_listing(current_user, svc.get_listing(listing_id), body)
+    return listing_rules.update_listing(current_user, market_browse.get_listing(listing_id), body)
 
 
 @endpoint("/listings/<int:listing_id>/withdraw", "POST", response=ListingSchema(),
@@ -149,4 +155,4 @@ def update_listing(listing_id: int, body: dict):
 def withdraw_listing(listing_id: int):
     """Withdraw your organisation's listing. Send an Idempotency-Key to make a retried
     request replay the first answer instead of answering 409."""
-    return svc.withdraw_listing(current_user, svc.get_listing(listing_id))
+    return listing_rules.withdraw_listing(current_user, market_browse.get_listing(listing_id))

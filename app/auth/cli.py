@@ -15,6 +15,7 @@ from app.auth import services
 from app.auth.models import Role, User
 from app.core.errors import ServiceError
 from app.extensions import db
+from app.market import organisations as organisation_rules
 
 
 def _stdin_is_tty() -> bool:
@@ -62,7 +63,7 @@ def create_command(email: str, role: str, org_slug: str | None, name: str | None
                    password: str | None) -> None:
     """Create an account."""
     try:
-        organisation = services.find_organisation(slug=org_slug) if org_slug else None
+        organisation = organisation_rules.find_organisation(slug=org_slug) if org_slug else None
         password, generated = _obtain_password(password)
         user = services.create_user(
             None, email=email, name=name or email.split("@")[0], role=role,

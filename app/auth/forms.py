@@ -6,15 +6,18 @@ The forms check shape (required, lengths); the services check the rules.
 
 from __future__ import annotations
 
-from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.auth.models import Role
-from app.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from app.auth.services import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_TOKEN_NAME_LENGTH
-from app.core.errors import ServiceError
+from app.core.limits import (
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_TOKEN_NAME_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 
 PASSWORD_LENGTH = Length(
     min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
@@ -98,14 +101,3 @@ class ResetPasswordForm(FlaskForm):
     revoke_tokens = BooleanField("Also revoke this user's API tokens", default=True)
 
 
-def apply_service_errors(form: FlaskForm, exc: ServiceError) -> None:
-    """Show a service's per-field messages on the form's fields (others as a flash)."""
-    placed = False
-    for name, messages in (exc.errors or {}).items():
-        field = form._fields.get(name)
-        if field is None:
-            continue
-        field.errors = list(field.errors) + list(messages)
-        placed = True
-    if not placed:
-        flash(exc.message, "error")

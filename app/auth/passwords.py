@@ -8,10 +8,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
-MIN_PASSWORD_LENGTH = 12
-# Argon2 accepts any length; the cap keeps a megabyte "password" from costing hashing time.
-MAX_PASSWORD_LENGTH = 1024
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)

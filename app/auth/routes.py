@@ -25,10 +25,11 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import services
-from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm, apply_service_errors
-from app.auth.passwords import MIN_PASSWORD_LENGTH
+from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm
 from app.core.errors import ServiceError
+from app.core.limits import MIN_PASSWORD_LENGTH
 from app.extensions import db
+from app.web.actions import attempt
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -138,14 +139,11 @@ def change_password():
     if not form.validate_on_submit():
         return _render_account(password_form=form, status=422)
     user = current_user._get_current_object()
-    try:
-        services.set_password(user, user, form.new_password.data,
-                              current_password=form.current_password.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        apply_service_errors(form, exc)
-        return _render_account(password_form=form, status=exc.status)
-    db.session.commit()
+    outcome = attempt(lambda: services.set_password(
+        user, user, form.new_password.data, current_password=form.current_password.data),
+        form=form, catch=ServiceError)
+    if not outcome.ok:
+        return _render_account(password_form=form, status=outcome.error.status)
     # The epoch moved: every other session is now logged out; this one continues afresh.
     _start_session(user, remember=_remember_cookie_present())
     flash("Your password was changed. Your other sessions were logged out.", "success")
@@ -158,14 +156,12 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render_account(token_form=form, status=422)
-    try:
-        token, raw = services.issue_api_token(current_user._get_current_object(),
-                                              form.name.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        apply_service_errors(form, exc)
-        return _render_account(token_form=form, status=exc.status)
-    db.session.commit()
+    outcome = attempt(lambda: services.issue_api_token(current_user._get_current_object(),
+                                                       form.name.data),
+                      form=form, catch=ServiceError)
+    if not outcome.ok:
+        return _render_account(token_form=form, status=outcome.error.status)
+    token, raw = outcome.value
     # Shown once on the next page, then gone: only its hash is stored.
     session[NEW_TOKEN_KEY] = {"name": token.name, "token": raw}
     return redirect(url_for("auth.account") + "#tokens")
@@ -174,7 +170,6 @@ def create_token():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    token = services.revoke_api_token(current_user._get_current_object(), token_id)
-    db.session.commit()
-    flash(f"The token {token.name!r} was revoked.", "success")
+    attempt(lambda: services.revoke_api_token(current_user._get_current_object(), token_id),
+            catch=(), success=lambda token: f"The token {token.name!r} was revoked.")
     return redirect(url_for("auth.account") + "#tokens")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from marshmallow import Schema, fields, validate
 
 from app.auth.models import ApiToken, Role
-from app.auth.passwords import MAX_PASSWORD_LENGTH
 from app.auth.services import MAX_EMAIL_LENGTH, MAX_TOKEN_NAME_LENGTH, token_state
 from app.core.fields import UtcDateTime
+from app.core.limits import MAX_PASSWORD_LENGTH
 
 
 class TokenRequestSchema(Schema):

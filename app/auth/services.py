@@ -17,39 +17,28 @@ Invariants kept here:
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select
 
+from app.auth import policy
 from app.auth.models import ApiToken, LoginAttempt, Role, User
-from app.auth.passwords import (
-    DUMMY_HASH,
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
+from app.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.auth.tokens import issue_token, revoke_token
 from app.core.clock import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.core.limits import (
+    MAX_EMAIL_LENGTH,
+    MAX_LIVE_TOKENS,
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_TOKEN_NAME_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
+from app.core.validation import EMAIL_RE, LINE_CONTROL_RE, valid_id
 from app.extensions import db
-from app.market.models import Organisation
-
-MAX_EMAIL_LENGTH = 254
-MAX_NAME_LENGTH = 120
-MAX_TOKEN_NAME_LENGTH = 80
-# A user rarely needs more; the cap keeps a runaway script from filling the table.
-MAX_LIVE_TOKENS = 25
-# Larger ids cannot exist (INTEGER primary keys); refusing them early avoids
-# driver overflow errors on SQLite.
-MAX_ID = 2**31 - 1
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LoginRefused(ServiceError):
@@ -74,10 +63,6 @@ def normalise_email(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def valid_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
 def _clean_email(email: str | None) -> str:
     email = normalise_email(email)
     if not email:
@@ -85,7 +70,7 @@ def _clean_email(email: str | None) -> str:
     if len(email) > MAX_EMAIL_LENGTH:
         raise Invalid("The email address is too long.",
                       errors={"email": [f"At most {MAX_EMAIL_LENGTH} characters."]})
-    if CONTROL_RE.search(email) or not EMAIL_RE.match(email):
+    if LINE_CONTROL_RE.search(email) or not EMAIL_RE.match(email):
         raise Invalid("The email address is not valid.",
                       errors={"email": ["Enter an address like name@example.org."]})
     return email
@@ -98,7 +83,7 @@ def _clean_name(name: str | None) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid("The name is too long.",
                       errors={"name": [f"At most {MAX_NAME_LENGTH} characters."]})
-    if CONTROL_RE.search(name):
+    if LINE_CONTROL_RE.search(name):
         raise Invalid("The name contains control characters.",
                       errors={"name": ["Remove control characters."]})
     return name
@@ -123,7 +108,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def _check_role_and_organisation(role: str, organisation: Organisation | None) -> None:
+def _check_role_and_organisation(role: str, organisation: object) -> None:
     if role not in Role.ALL:
         raise Invalid("Unknown role.",
                       errors={"role": [f"Choose one of: {', '.join(Role.ALL)}."]})
@@ -135,11 +120,6 @@ def _check_role_and_organisation(role: str, organisation: Organisation | None) -
                       errors={"organisation": [
                           f"A {Role.LABELS[role].lower()} belongs to no organisation; "
                           "leave it empty."]})
-
-
-def _require_admin(actor: User | None) -> None:
-    if actor is not None and not actor.is_admin:
-        raise Forbidden("Only an administrator may manage users.")
 
 
 def _enabled_admins_other_than(user: User) -> int:
@@ -154,35 +134,14 @@ def _enabled_admins_other_than(user: User) -> int:
 def find_user_by_email(email: str | None) -> User | None:
     email = normalise_email(email)
     # PostgreSQL refuses NUL in a query parameter; no stored email has control characters.
-    if not email or len(email) > MAX_EMAIL_LENGTH or CONTROL_RE.search(email):
+    if not email or len(email) > MAX_EMAIL_LENGTH or LINE_CONTROL_RE.search(email):
         return None
     return db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
 
 
-def find_organisation(*, organisation_id: int | None = None,
-                      slug: str | None = None) -> Organisation:
-    """The organisation by id or slug; Invalid naming `organisation` when unknown."""
-    organisation = None
-    if organisation_id is not None:
-        if valid_id(organisation_id):
-            organisation = db.session.get(Organisation, organisation_id)
-        label = f"id {organisation_id}"
-    else:
-        slug = (slug or "").strip()
-        if slug and len(slug) <= 80 and not CONTROL_RE.search(slug):
-            organisation = db.session.execute(
-                db.select(Organisation).where(Organisation.slug == slug)
-            ).scalar_one_or_none()
-        label = f"slug {slug!r}"
-    if organisation is None:
-        raise Invalid(f"No organisation with {label}.",
-                      errors={"organisation": [f"No organisation with {label}."]})
-    return organisation
-
-
 def get_user(actor: User | None, user_id: int) -> User:
     """An account, for an administrator (or the system)."""
-    _require_admin(actor)
+    policy.require(actor, "user.manage")
     user = db.session.get(User, user_id) if valid_id(user_id) else None
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
@@ -192,9 +151,9 @@ def get_user(actor: User | None, user_id: int) -> User:
 def users_query(actor: User | None, *, text: str = "", role: str | None = None,
                 organisation_id: int | None = None, enabled: bool | None = None) -> Select:
     """The accounts an administrator may list, filtered, ordered by email."""
-    _require_admin(actor)
+    policy.require(actor, "user.manage")
     statement = db.select(User).order_by(User.email)
-    text = CONTROL_RE.sub("", text or "").strip().lower()[:100]
+    text = LINE_CONTROL_RE.sub("", text or "").strip().lower()[:100]
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(db.or_(
@@ -306,9 +265,9 @@ def end_sessions(user: User) -> None:
 # --- accounts ----------------------------------------------------------------------------
 
 def create_user(actor: User | None, *, email: str, name: str, role: str,
-                password: str, organisation: Organisation | None = None) -> User:
+                password: str, organisation=None) -> User:
     """A new enabled account. Admins (or the system) only; the email must be new."""
-    _require_admin(actor)
+    policy.require(actor, "user.manage")
     email = _clean_email(email)
     name = _clean_name(name)
     _check_role_and_organisation(role, organisation)
@@ -327,7 +286,7 @@ _UNSET: object = object()
 
 
 def update_user(actor: User | None, user: User, *, name: str | object = _UNSET,
-                role: str | object = _UNSET, organisation: Organisation | None | object = _UNSET,
+                role: str | object = _UNSET, organisation: object = _UNSET,
                 enabled: bool | object = _UNSET) -> User:
     """Change an account's name, role, organisation or enabled flag (admins only).
 
@@ -335,7 +294,7 @@ def update_user(actor: User | None, user: User, *, name: str | object = _UNSET,
     the system without an enabled administrator. Disabling ends every session
     and revokes every API token.
     """
-    _require_admin(actor)
+    policy.require(actor, "user.manage")
     new_name = user.name if name is _UNSET else _clean_name(name)  # type: ignore[arg-type]
     new_role = user.role if role is _UNSET else role
     new_org = user.organisation if organisation is _UNSET else organisation
@@ -382,7 +341,7 @@ def set_password(actor: User | None, user: User, new_password: str, *,
                           errors={"current_password": ["This is not your current password."]})
         field = "new_password"
     else:
-        _require_admin(actor)
+        policy.require(actor, "user.manage")
         field = "password"
     check_password_strength(new_password, field)
     user.password_hash = hash_password(new_password)
@@ -405,7 +364,7 @@ def _clean_token_name(name: str | None) -> str:
     if len(name) > MAX_TOKEN_NAME_LENGTH:
         raise Invalid("The token name is too long.",
                       errors={"name": [f"At most {MAX_TOKEN_NAME_LENGTH} characters."]})
-    if CONTROL_RE.search(name):
+    if LINE_CONTROL_RE.search(name):
         raise Invalid("The token name contains control characters.",
                       errors={"name": ["Remove control characters."]})
     return name

@@ -27,7 +27,8 @@ from app.demo.history_data import HISTORY, Outcome, PastExchange
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.ledger.trust import completion_rates
-from app.market import services as market
+from app.market import currencies as currency_rules
+from app.market import listings as listing_rules
 from app.market.models import Listing, MarketSettings, Organisation
 from app.proposals import services as proposals
 from app.proposals.models import Proposal
@@ -96,7 +97,7 @@ class _Player:
         self.members = {u.organisation.slug: u for u in users if u.role == Role.MEMBER}
         self.coordinators = sorted((u for u in users if u.role == Role.COORDINATOR),
                                    key=lambda u: u.email)
-        self.values = {c.code: c.value_per_unit for c in market.list_currencies()}
+        self.values = {c.code: c.value_per_unit for c in currency_rules.list_currencies()}
         settings = MarketSettings.current()
         self.acceptance_days = settings.acceptance_days
         self.delivery_days = settings.delivery_days
@@ -178,7 +179,7 @@ class _Player:
         p = story.spec.day
         for leg in story.spec.legs:
             slug = leg.receiver if kind == "need" else leg.giver
-            listing = market.create_listing(self.members[slug], {
+            listing = listing_rules.create_listing(self.members[slug], {
                 "kind": kind, "currency": leg.currency, "category": leg.category,
                 "title": leg.need_title if kind == "need" else leg.offer_title,
                 "description": leg.note, "tags": [], "quantity": leg.quantity,
@@ -264,7 +265,7 @@ class _Player:
     def withdraw(self, story: _Story) -> None:
         """What an exchange that did not complete leaves open is taken off the market."""
         for listing in [*story.needs, *story.offers]:
-            market.withdraw_listing(self.members[listing.organisation.slug], listing)
+            listing_rules.withdraw_listing(self.members[listing.organisation.slug], listing)
 
 
 def seed_history(today: date) -> HistoryResult:

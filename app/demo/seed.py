@@ -16,7 +16,9 @@ from app.demo import data
 from app.demo.history import HistoryResult, seed_history
 from app.demo.logins import demo_accounts
 from app.extensions import db
-from app.market import services as market
+from app.market import currencies as currency_rules
+from app.market import listings as listing_rules
+from app.market import organisations as organisation_rules
 from app.market.models import Currency, Listing, MarketSettings, Organisation
 
 
@@ -41,9 +43,9 @@ def ensure_currencies() -> list[Currency]:
     as they are (an admin may have changed their value)."""
     currencies = []
     for spec in data.CURRENCIES:
-        currency = market.currency_by_code(spec["code"])
+        currency = currency_rules.currency_by_code(spec["code"])
         if currency is None:
-            currency = market.create_currency(None, dict(spec))
+            currency = currency_rules.create_currency(None, dict(spec))
         currencies.append(currency)
     return currencies
 
@@ -70,7 +72,7 @@ def seed_demo(today: date | None = None, *, history: bool = False) -> SeedResult
         result, members = _seed_partnership()
 
     for item in data.LISTINGS:
-        listing = market.create_listing(members[item.org], {
+        listing = listing_rules.create_listing(members[item.org], {
             "kind": item.kind, "currency": item.currency, "category": item.category,
             "title": item.title, "description": item.description, "tags": item.tags,
             "quantity": item.quantity, "min_quantity": item.min_quantity,
@@ -99,7 +101,7 @@ def _seed_partnership() -> tuple[SeedResult, dict[str, User]]:
     organisations: dict[str, Organisation] = {}
     for number, (slug, name, sector, areas, contact, description) in enumerate(
             data.ORGANISATIONS):
-        organisations[slug] = market.create_organisation(None, {
+        organisations[slug] = organisation_rules.create_organisation(None, {
             "name": name, "slug": slug, "sector": sector, "areas": list(areas),
             "contact_name": contact,
             "contact_email": f"partnerships@{slug}.{data.EMAIL_DOMAIN}",
@@ -110,7 +112,7 @@ def _seed_partnership() -> tuple[SeedResult, dict[str, User]]:
     result.organisations = len(organisations)
     for slug, excluded, reason in data.EXCLUSIONS:
         organisation = organisations[slug]
-        market.update_organisation(None, organisation, {
+        organisation_rules.update_organisation(None, organisation, {
             "excluded_ids": [other.id for other in organisation.excluded]
             + [organisations[excluded].id],
             "internal_notes": reason,

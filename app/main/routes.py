@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from app.auth.models import Role
+from app.auth import policy
 from app.extensions import db
-from app.market import services as market
+from app.market import browse as market_browse
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
@@ -22,8 +22,9 @@ bp = Blueprint("main", __name__, template_folder="templates")
 def index():
     if not current_user.is_authenticated:
         return render_template("main/index.html", summary=None)
-    organisation = current_user.organisation if current_user.role == Role.MEMBER else None
-    summary = market.market_summary(organisation)
-    recent = market.listings_query(market.ListingFilters()).limit(5)
+    own = policy.allows(current_user, "organisation.own")
+    organisation = current_user.organisation if own else None
+    summary = market_browse.market_summary(organisation)
+    recent = market_browse.listings_query(market_browse.ListingFilters()).limit(5)
     return render_template("main/index.html", summary=summary, organisation=organisation,
                            recent=list(db.session.execute(recent).scalars()))

@@ -7,7 +7,8 @@ import click
 from flask.cli import with_appcontext
 
 from app.extensions import db
-from app.market import services
+from app.market import currencies as currency_rules
+from app.market import listings as listing_rules
 
 
 @click.group("listings")
@@ -20,7 +21,7 @@ def listings_group() -> None:
 def expire_command() -> None:
     """Mark open listings past their `available_until` date as expired (safe to run
     from cron as often as you like)."""
-    count = services.expire_listings()
+    count = listing_rules.expire_listings()
     db.session.commit()
     click.echo(f"{count} listing(s) expired.")
 
@@ -36,7 +37,7 @@ def seed_currencies_command() -> None:
     """Create the four standard currencies (staff, jobs, training, premises) when missing."""
     from app.demo.seed import ensure_currencies
 
-    before = {c.code for c in services.list_currencies()}
+    before = {c.code for c in currency_rules.list_currencies()}
     created = [c.code for c in ensure_currencies() if c.code not in before]
     db.session.commit()
     click.echo(f"Created: {', '.join(created)}." if created else "All four already exist.")

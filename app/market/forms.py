@@ -1,10 +1,9 @@
 """Flask-WTF forms of the market pages. They check types and lengths; the
-services check the domain rules, and `apply_service_errors` puts their
+services check the domain rules, and `app.web.actions.attempt` puts their
 per-field messages back on the form."""
 
 from __future__ import annotations
 
-from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,14 +20,13 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.errors import ServiceError
-
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice as _Choice
 except ImportError:  # pragma: no cover - older WTForms
     def _Choice(value, label):  # noqa: N802
         return (value, label)
-from app.market import services as svc
+from app.core import limits
+from app.core.limits import SETTINGS_RANGES
 from app.market.models import ListingKind, Objective, Sector
 
 
@@ -48,35 +46,21 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
 
 
-def apply_service_errors(form: FlaskForm, exc: ServiceError, aliases: dict | None = None) -> None:
-    """Show a service's per-field messages on the form's fields; others as a flash."""
-    aliases = aliases or {}
-    unplaced = []
-    for name, messages in (exc.errors or {}).items():
-        field = form._fields.get(aliases.get(name, name))
-        if field is None:
-            unplaced.extend(f"{name}: {message}" for message in messages)
-            continue
-        field.errors = list(field.errors) + list(messages)
-    if unplaced or not exc.errors:
-        flash(" ".join([exc.message, *unplaced]), "error")
-
-
 # --- listings ------------------------------------------------------------------------------
 
 class ListingForm(FlaskForm):
     """Fields shared by posting and editing a listing (kind and currency are fixed once
     posted, so only `NewListingForm` has them)."""
 
-    category = StringField("Category", validators=[Length(max=svc.MAX_CATEGORY)])
-    title = StringField("Title", validators=[InputRequired(), Length(svc.MIN_TITLE,
-                                                                      svc.MAX_TITLE)])
-    description = TextAreaField("Description", validators=[Length(max=svc.MAX_TEXT)])
+    category = StringField("Category", validators=[Length(max=limits.MAX_CATEGORY)])
+    title = StringField("Title", validators=[InputRequired(), Length(limits.MIN_TITLE,
+                                                                      limits.MAX_TITLE)])
+    description = TextAreaField("Description", validators=[Length(max=limits.MAX_TEXT)])
     tags = StringField("Tags (comma-separated)", validators=[Length(max=600)])
     quantity = IntegerField("Quantity", validators=[
-        InputRequired(), NumberRange(1, svc.MAX_QUANTITY)])
+        InputRequired(), NumberRange(1, limits.MAX_QUANTITY)])
     min_quantity = IntegerField("Minimum acceptable quantity (needs only)", validators=[
-        Optional(), NumberRange(1, svc.MAX_QUANTITY)])
+        Optional(), NumberRange(1, limits.MAX_QUANTITY)])
     areas = AreaField("Areas")
     remote = BooleanField("Remote / any area")
     available_from = DateField("Available from", validators=[Optional()])
@@ -134,21 +118,21 @@ class NewListingForm(ListingForm):
 # --- organisations -------------------------------------------------------------------------
 
 class OrganisationForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(2, svc.MAX_ORG_NAME)])
+    name = StringField("Name", validators=[InputRequired(), Length(2, limits.MAX_ORG_NAME)])
     slug = StringField("Slug (used in addresses)", validators=[
-        Optional(), Length(max=svc.MAX_SLUG)])
+        Optional(), Length(max=limits.MAX_SLUG)])
     sector = SelectField("Sector", default=Sector.OTHER, choices=[
         _Choice(code, label) for code, label in Sector.LABELS.items()])
     areas = StringField("Areas served (comma-separated codes, e.g. kingsford, eastmoor)",
                         validators=[Length(max=1000)])
-    contact_name = StringField("Contact name", validators=[Length(max=svc.MAX_CONTACT_NAME)])
+    contact_name = StringField("Contact name", validators=[Length(max=limits.MAX_CONTACT_NAME)])
     contact_email = StringField("Contact email (private)", validators=[
-        Length(max=svc.MAX_EMAIL)])
+        Length(max=limits.MAX_EMAIL_LENGTH)])
     contact_phone = StringField("Contact phone (private)", validators=[
-        Length(max=svc.MAX_PHONE)])
-    description = TextAreaField("Description", validators=[Length(max=svc.MAX_TEXT)])
+        Length(max=limits.MAX_PHONE)])
+    description = TextAreaField("Description", validators=[Length(max=limits.MAX_TEXT)])
     internal_notes = TextAreaField("Internal notes (private)", validators=[
-        Length(max=svc.MAX_TEXT)])
+        Length(max=limits.MAX_TEXT)])
     excluded = MultiCheckboxField("Will not exchange with (private)", coerce=int)
 
     # Fields only coordinators and admins see (members edit their profile only).
@@ -189,12 +173,12 @@ class OrganisationForm(FlaskForm):
 
 class CurrencyForm(FlaskForm):
     code = StringField("Code (fixed once created)", validators=[
-        InputRequired(), Length(2, svc.MAX_CURRENCY_CODE)])
-    name = StringField("Name", validators=[InputRequired(), Length(2, svc.MAX_CURRENCY_NAME)])
+        InputRequired(), Length(2, limits.MAX_CURRENCY_CODE)])
+    name = StringField("Name", validators=[InputRequired(), Length(2, limits.MAX_CURRENCY_NAME)])
     unit = StringField("Unit (e.g. staff-day)", validators=[InputRequired(),
-                                                           Length(1, svc.MAX_UNIT)])
+                                                           Length(1, limits.MAX_UNIT)])
     value_per_unit = DecimalField("Value per unit (market credits)", places=2, validators=[
-        InputRequired(), NumberRange(min=0.01, max=1_000_000)])
+        InputRequired(), NumberRange(min=0.01, max=float(limits.MAX_VALUE_PER_UNIT))])
     active = BooleanField("Active (accepts new listings)", default=True)
     categories = TextAreaField("Categories (one per line)", validators=[Length(max=10_000)])
 
@@ -213,14 +197,14 @@ class CurrencyForm(FlaskForm):
 
 
 def _weight_field(label: str) -> FloatField:
-    return FloatField(label, validators=[Optional(), NumberRange(0, 1000)])
+    return FloatField(label, validators=[Optional(), NumberRange(0, limits.MAX_SETTINGS_WEIGHT)])
 
 
 class SettingsForm(FlaskForm):
     max_cycle = IntegerField("Longest cycle (organisations)", validators=[
-        InputRequired(), NumberRange(2, 6)])
+        InputRequired(), NumberRange(*SETTINGS_RANGES["max_cycle"])])
     max_chain = IntegerField("Longest gift chain (transfers)", validators=[
-        InputRequired(), NumberRange(0, 10)])
+        InputRequired(), NumberRange(*SETTINGS_RANGES["max_chain"])])
     fairness_threshold = DecimalField("Fairness threshold (0 to 1)", places=3, validators=[
         InputRequired(), NumberRange(0, 1)])
     objective = SelectField("Objective", choices=[
@@ -230,18 +214,18 @@ class SettingsForm(FlaskForm):
     weight_parties = _weight_field("Weight: fewer parties")
     weight_completion = _weight_field("Weight: expected completion")
     time_limit_seconds = IntegerField("Matcher time limit (seconds)", validators=[
-        InputRequired(), NumberRange(1, 3600)])
+        InputRequired(), NumberRange(*SETTINGS_RANGES["time_limit_seconds"])])
     acceptance_days = IntegerField("Days to accept a proposal", validators=[
-        InputRequired(), NumberRange(1, 365)])
+        InputRequired(), NumberRange(*SETTINGS_RANGES["acceptance_days"])])
     delivery_days = IntegerField("Days to deliver an agreed exchange", validators=[
-        InputRequired(), NumberRange(1, 730)])
+        InputRequired(), NumberRange(*SETTINGS_RANGES["delivery_days"])])
 
     def validate_fairness_threshold(self, field) -> None:
         if field.data is not None and field.data != round(field.data, 3):
             raise ValidationError("At most three decimal places.")
 
     def data_for_service(self) -> dict:
-        weights = {key: getattr(self, f"weight_{key}").data for key in svc.WEIGHT_KEYS
+        weights = {key: getattr(self, f"weight_{key}").data for key in limits.WEIGHT_KEYS
                    if getattr(self, f"weight_{key}").data is not None}
         return {
             "max_cycle": self.max_cycle.data, "max_chain": self.max_chain.data,
@@ -256,5 +240,5 @@ class SettingsForm(FlaskForm):
         for name in ("max_cycle", "max_chain", "fairness_threshold", "objective",
                      "time_limit_seconds", "acceptance_days", "delivery_days"):
             getattr(self, name).data = getattr(settings, name)
-        for key in svc.WEIGHT_KEYS:
+        for key in limits.WEIGHT_KEYS:
             getattr(self, f"weight_{key}").data = (settings.weights or {}).get(key)

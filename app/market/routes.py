@@ -9,26 +9,27 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
+from app.auth import policy
 from app.auth.decorators import permission_required
-from app.auth.models import Role
-from app.core.errors import Invalid
 from app.core.paging import paginate
-from app.extensions import db
-from app.market import services as svc
+from app.market import browse as market_browse
+from app.market import currencies as currency_rules
+from app.market import listings as listing_rules
+from app.market import organisations as organisation_rules
+from app.market import settings as settings_rules
 from app.market.forms import (
     CurrencyForm,
     ListingForm,
     NewListingForm,
     OrganisationForm,
     SettingsForm,
-    apply_service_errors,
 )
 from app.market.models import MarketSettings, Sector
 from app.market.schemas import ListingQuerySchema, OrganisationQuerySchema, listing_filters
+from app.web.actions import attempt
 
 bp = Blueprint("market", __name__, template_folder="templates")
 
-STAFF = (Role.COORDINATOR, Role.ADMIN)
 
 
 def _page_size() -> int:
@@ -60,19 +61,20 @@ def browse():
     """The market: every organisation's offers and needs, filtered and paged."""
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
-    page = paginate(svc.listings_query(filters), args["page"], args["per_page"])
+    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"])
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
-        currencies=svc.list_currencies(), organisations=svc.all_organisations(),
-        areas=svc.known_areas(), categories=svc.categories_in_use())
+        currencies=currency_rules.list_currencies(),
+        organisations=organisation_rules.all_organisations(),
+        areas=organisation_rules.known_areas(), categories=currency_rules.categories_in_use())
 
 
 @bp.get("/market/listings/<int:listing_id>")
 @login_required
 def listing(listing_id: int):
-    item = svc.get_listing(listing_id)
+    item = market_browse.get_listing(listing_id)
     return render_template("market/listing.html", listing=item,
-                           can_write=svc.can_write_listing(current_user, item))
+                           can_write=listing_rules.can_write_listing(current_user, item))
 
 
 @bp.get("/market/my-organisation")
@@ -83,8 +85,8 @@ def my_organisation():
     if organisation is None:
         abort(404)
     return render_template("market/my_organisation.html", organisation=organisation,
-                           listings=svc.organisation_listings(organisation),
-                           summary=svc.market_summary(organisation))
+                           listings=market_browse.organisation_listings(organisation),
+                           summary=market_browse.market_summary(organisation))
 
 
 # --- writing listings ----------------------------------------------------------------------
@@ -92,21 +94,18 @@ def my_organisation():
 @bp.route("/market/listings/new", methods=["GET", "POST"])
 @permission_required("listing.post")
 def new_listing():
-    currencies = svc.list_currencies(active_only=True)
-    form = NewListingForm(currencies=currencies, areas=svc.known_areas())
+    currencies = currency_rules.list_currencies(active_only=True)
+    form = NewListingForm(currencies=currencies, areas=organisation_rules.known_areas())
     if request.method == "GET":
         if request.args.get("kind") in ("offer", "need"):
             form.kind.data = request.args["kind"]
         form.areas.data = list(current_user.organisation.areas)
     if form.validate_on_submit():
-        try:
-            item = svc.create_listing(current_user, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Your {item.kind} “{item.title}” is on the market.", "success")
+        outcome = attempt(
+            lambda: listing_rules.create_listing(current_user, form.data_for_service()),
+            form=form, success=lambda item: f"Your {item.kind} “{item.title}” is on the market.")
+        if outcome.ok:
+            item = outcome.value
             return redirect(url_for(".listing", listing_id=item.id))
     return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
                     form=form, listing=None, currencies=currencies)
@@ -115,21 +114,17 @@ def new_listing():
 @bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_listing(listing_id: int):
-    item = svc.get_listing(listing_id)
-    if not svc.can_write_listing(current_user, item):
+    item = market_browse.get_listing(listing_id)
+    if not listing_rules.can_write_listing(current_user, item):
         abort(403)
-    form = ListingForm(areas=sorted(set(svc.known_areas()) | set(item.areas)))
+    form = ListingForm(areas=sorted(set(organisation_rules.known_areas()) | set(item.areas)))
     if request.method == "GET":
         form.fill_from(item)
     if form.validate_on_submit():
-        try:
-            svc.update_listing(current_user, item, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-        else:
-            db.session.commit()
-            flash("Listing updated.", "success")
+        outcome = attempt(
+            lambda: listing_rules.update_listing(current_user, item, form.data_for_service()),
+            form=form, success="Listing updated.")
+        if outcome.ok:
             return redirect(url_for(".listing", listing_id=item.id))
     return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
                     form=form, listing=item, currencies=[item.currency])
@@ -138,9 +133,9 @@ def edit_listing(listing_id: int):
 @bp.post("/market/listings/<int:listing_id>/withdraw")
 @login_required
 def withdraw_listing(listing_id: int):
-    item = svc.withdraw_listing(current_user, svc.get_listing(listing_id))
-    db.session.commit()
-    flash(f"“{item.title}” was withdrawn from the market.", "success")
+    item = market_browse.get_listing(listing_id)
+    attempt(lambda: listing_rules.withdraw_listing(current_user, item), catch=(),
+            success=f"“{item.title}” was withdrawn from the market.")
     return redirect(url_for(".listing", listing_id=item.id))
 
 
@@ -150,39 +145,37 @@ def withdraw_listing(listing_id: int):
 @login_required
 def organisations():
     args = _load_args(OrganisationQuerySchema())
-    statement = svc.organisations_query(text=args.get("q"), sector=args.get("sector"),
-                                        area=args.get("area"))
+    statement = organisation_rules.organisations_query(
+        text=args.get("q"), sector=args.get("sector"), area=args.get("area"))
     page = paginate(statement, args["page"], args["per_page"])
     filters = {key: args[key] for key in ("q", "sector", "area") if args.get(key)}
     return render_template("market/organisations.html", page=page, filters=filters,
-                           areas=svc.known_areas(), sectors=Sector.LABELS,
-                           open_counts=svc.open_listing_counts(),
-                           can_create=svc.is_staff(current_user))
+                           areas=organisation_rules.known_areas(), sectors=Sector.LABELS,
+                           open_counts=market_browse.open_listing_counts(),
+                           can_create=policy.allows(current_user, "organisation.manage"))
 
 
 @bp.get("/organisations/<slug>")
 @login_required
 def organisation(slug: str):
-    org = svc.get_organisation_by_slug(slug)
+    org = organisation_rules.get_organisation_by_slug(slug)
     return render_template("market/organisation.html", organisation=org,
-                           listings=svc.organisation_listings(org),
-                           private=svc.can_see_private(current_user, org),
-                           can_edit=svc.can_edit_profile(current_user, org))
+                           listings=market_browse.organisation_listings(org),
+                           private=organisation_rules.can_see_private(current_user, org),
+                           can_edit=policy.allows(current_user, "organisation.edit_profile", org))
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
 @permission_required("organisation.manage")
 def new_organisation():
-    form = OrganisationForm(others=svc.all_organisations())
+    form = OrganisationForm(others=organisation_rules.all_organisations())
     if form.validate_on_submit():
-        try:
-            org = svc.create_organisation(current_user, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc, {"excluded_ids": "excluded"})
-        else:
-            db.session.commit()
-            flash(f"{org.name} joined the partnership.", "success")
+        outcome = attempt(
+            lambda: organisation_rules.create_organisation(current_user, form.data_for_service()),
+            form=form, aliases={"excluded_ids": "excluded"},
+            success=lambda org: f"{org.name} joined the partnership.")
+        if outcome.ok:
+            org = outcome.value
             return redirect(url_for(".organisation", slug=org.slug))
     return _invalid("market/organisation_form.html", 422 if request.method == "POST" else 200,
                     form=form, organisation=None)
@@ -191,23 +184,20 @@ def new_organisation():
 @bp.route("/organisations/<slug>/edit", methods=["GET", "POST"])
 @login_required
 def edit_organisation(slug: str):
-    org = svc.get_organisation_by_slug(slug)
-    if not svc.can_edit_profile(current_user, org):
+    org = organisation_rules.get_organisation_by_slug(slug)
+    if not policy.allows(current_user, "organisation.edit_profile", org):
         abort(403)
-    staff = svc.is_staff(current_user)
-    form = OrganisationForm(others=[o for o in svc.all_organisations() if o.id != org.id],
-                            staff=staff)
+    staff = policy.allows(current_user, "organisation.manage")
+    others = [o for o in organisation_rules.all_organisations() if o.id != org.id]
+    form = OrganisationForm(others=others, staff=staff)
     if request.method == "GET":
         form.fill_from(org)
     if form.validate_on_submit():
-        try:
-            svc.update_organisation(current_user, org, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc, {"excluded_ids": "excluded"})
-        else:
-            db.session.commit()
-            flash("Organisation updated.", "success")
+        outcome = attempt(
+            lambda: organisation_rules.update_organisation(current_user, org,
+                                                           form.data_for_service()),
+            form=form, aliases={"excluded_ids": "excluded"}, success="Organisation updated.")
+        if outcome.ok:
             return redirect(url_for(".organisation", slug=org.slug))
     return _invalid("market/organisation_form.html", 422 if request.method == "POST" else 200,
                     form=form, organisation=org)
@@ -218,8 +208,8 @@ def edit_organisation(slug: str):
 @bp.get("/market/currencies")
 @login_required
 def currencies():
-    return render_template("market/currencies.html", currencies=svc.list_currencies(),
-                           can_edit=current_user.role == Role.ADMIN)
+    return render_template("market/currencies.html", currencies=currency_rules.list_currencies(),
+                           can_edit=policy.allows(current_user, "currency.manage"))
 
 
 @bp.route("/market/currencies/new", methods=["GET", "POST"])
@@ -227,14 +217,10 @@ def currencies():
 def new_currency():
     form = CurrencyForm(creating=True)
     if form.validate_on_submit():
-        try:
-            currency = svc.create_currency(current_user, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Currency {currency.name} added.", "success")
+        outcome = attempt(
+            lambda: currency_rules.create_currency(current_user, form.data_for_service()),
+            form=form, success=lambda currency: f"Currency {currency.name} added.")
+        if outcome.ok:
             return redirect(url_for(".currencies"))
     return _invalid("market/currency_form.html", 422 if request.method == "POST" else 200,
                     form=form, currency=None)
@@ -243,7 +229,7 @@ def new_currency():
 @bp.route("/market/currencies/<int:currency_id>/edit", methods=["GET", "POST"])
 @permission_required("currency.manage")
 def edit_currency(currency_id: int):
-    currency = svc.get_currency(currency_id)
+    currency = currency_rules.get_currency(currency_id)
     form = CurrencyForm(creating=False)
     if request.method == "GET":
         form.name.data = currency.name
@@ -252,15 +238,12 @@ def edit_currency(currency_id: int):
         form.active.data = currency.active
         form.categories.data = "\n".join(currency.categories or [])
     if form.validate_on_submit():
-        try:
-            svc.update_currency(current_user, currency, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Currency {currency.name} updated; a new value applies to exchanges "
-                  "proposed from now on.", "success")
+        outcome = attempt(
+            lambda: currency_rules.update_currency(current_user, currency, form.data_for_service()),
+            form=form,
+            success=f"Currency {currency.name} updated; a new value applies to exchanges "
+                    "proposed from now on.")
+        if outcome.ok:
             return redirect(url_for(".currencies"))
     return _invalid("market/currency_form.html", 422 if request.method == "POST" else 200,
                     form=form, currency=currency)
@@ -274,14 +257,10 @@ def settings():
     if request.method == "GET":
         form.fill_from(current)
     if form.validate_on_submit():
-        try:
-            svc.update_settings(current_user, form.data_for_service())
-        except Invalid as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-        else:
-            db.session.commit()
-            flash("Market settings saved.", "success")
+        outcome = attempt(
+            lambda: settings_rules.update_settings(current_user, form.data_for_service()),
+            form=form, success="Market settings saved.")
+        if outcome.ok:
             return redirect(url_for(".settings"))
     return _invalid("market/settings.html", 422 if request.method == "POST" else 200,
                     form=form)

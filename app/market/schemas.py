@@ -7,15 +7,17 @@ from __future__ import annotations
 from flask_login import current_user
 from marshmallow import Schema, fields, post_dump, validate
 
+from app.core import limits
 from app.core.fields import StrictBoolean, StrictInteger, UtcDateTime
 from app.core.paging import PageArgs
-from app.market import services as svc
+from app.market import browse as market_browse
+from app.market import organisations as organisation_rules
 from app.market.models import ListingKind, ListingStatus, Objective, Sector
 
 
 def _codes(max_items: int, description: str) -> fields.List:
     return fields.List(
-        fields.String(validate=validate.Length(min=1, max=svc.MAX_CODE)),
+        fields.String(validate=validate.Length(min=1, max=limits.MAX_CODE)),
         validate=validate.Length(max=max_items),
         metadata={"description": description},
     )
@@ -55,8 +57,8 @@ class OrganisationSchema(Schema):
 
     @post_dump(pass_original=True)
     def hide_private(self, data: dict, original, **kwargs) -> dict:
-        if not svc.can_see_private(current_user, original):
-            for name in svc.PRIVATE_ORGANISATION_FIELDS:
+        if not organisation_rules.can_see_private(current_user, original):
+            for name in organisation_rules.PRIVATE_ORGANISATION_FIELDS:
                 data.pop(name, None)
         return data
 
@@ -65,27 +67,27 @@ class OrganisationInputSchema(Schema):
     """Fields to create or edit an organisation. Members may send only the
     profile fields (areas, contact, description, internal notes, exclusions)."""
 
-    name = fields.String(required=True, validate=validate.Length(min=2, max=svc.MAX_ORG_NAME))
-    slug = fields.String(validate=validate.Length(min=1, max=svc.MAX_SLUG),
+    name = fields.String(required=True, validate=validate.Length(min=2, max=limits.MAX_ORG_NAME))
+    slug = fields.String(validate=validate.Length(min=1, max=limits.MAX_SLUG),
                          metadata={"description": "Derived from the name when omitted."})
     sector = fields.String(validate=validate.OneOf(Sector.ALL))
-    areas = _codes(svc.MAX_AREAS, "Area codes served (normalised to lower-case-hyphenated).")
-    contact_name = fields.String(validate=validate.Length(max=svc.MAX_CONTACT_NAME))
-    contact_email = fields.String(validate=validate.Length(max=svc.MAX_EMAIL))
-    contact_phone = fields.String(validate=validate.Length(max=svc.MAX_PHONE))
-    description = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
-    internal_notes = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
+    areas = _codes(limits.MAX_AREAS, "Area codes served (normalised to lower-case-hyphenated).")
+    contact_name = fields.String(validate=validate.Length(max=limits.MAX_CONTACT_NAME))
+    contact_email = fields.String(validate=validate.Length(max=limits.MAX_EMAIL_LENGTH))
+    contact_phone = fields.String(validate=validate.Length(max=limits.MAX_PHONE))
+    description = fields.String(validate=validate.Length(max=limits.MAX_TEXT))
+    internal_notes = fields.String(validate=validate.Length(max=limits.MAX_TEXT))
     excluded_ids = fields.List(
-        StrictInteger(validate=validate.Range(min=1, max=svc.MAX_ID)),
-        validate=validate.Length(max=svc.MAX_EXCLUSIONS),
+        StrictInteger(validate=validate.Range(min=1, max=limits.MAX_ID)),
+        validate=validate.Length(max=limits.MAX_EXCLUSIONS),
         metadata={"description": "Organisations this one will not exchange with."})
 
 
 class OrganisationQuerySchema(PageArgs):
-    q = fields.String(validate=validate.Length(max=svc.MAX_SEARCH),
+    q = fields.String(validate=validate.Length(max=limits.MAX_SEARCH),
                       metadata={"description": "Text in the name or description."})
     sector = fields.String(validate=validate.OneOf(Sector.ALL))
-    area = fields.String(validate=validate.Length(max=svc.MAX_CODE))
+    area = fields.String(validate=validate.Length(max=limits.MAX_CODE))
 
 
 # --- currencies and settings ---------------------------------------------------------------
@@ -104,32 +106,39 @@ class CurrencySchema(Schema):
 
 class CurrencyInputSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(
-        min=2, max=svc.MAX_CURRENCY_CODE), metadata={"description": "Fixed once created."})
+        min=2, max=limits.MAX_CURRENCY_CODE), metadata={"description": "Fixed once created."})
     name = fields.String(required=True, validate=validate.Length(
-        min=2, max=svc.MAX_CURRENCY_NAME))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=svc.MAX_UNIT))
+        min=2, max=limits.MAX_CURRENCY_NAME))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=limits.MAX_UNIT))
     value_per_unit = fields.Decimal(required=True, allow_nan=False, validate=validate.Range(
-        min=0, min_inclusive=False, max=svc.MAX_VALUE_PER_UNIT))
+        min=0, min_inclusive=False, max=limits.MAX_VALUE_PER_UNIT))
     active = StrictBoolean()
-    categories = fields.List(fields.String(validate=validate.Length(min=1, max=svc.MAX_CATEGORY)),
-                             validate=validate.Length(max=svc.MAX_CATEGORIES))
+    categories = fields.List(
+        fields.String(validate=validate.Length(min=1, max=limits.MAX_CATEGORY)),
+        validate=validate.Length(max=limits.MAX_CATEGORIES))
 
 
 class CurrencyQuerySchema(Schema):
     active = fields.Boolean(metadata={"description": "Only active (true) or inactive (false)."})
 
 
+def _range(setting: str) -> validate.Range:
+    low, high = limits.SETTINGS_RANGES[setting]
+    return validate.Range(min=low, max=high)
+
+
 class MarketSettingsSchema(Schema):
-    max_cycle = StrictInteger(validate=validate.Range(min=2, max=6))
-    max_chain = StrictInteger(validate=validate.Range(min=0, max=10))
+    max_cycle = StrictInteger(validate=_range("max_cycle"))
+    max_chain = StrictInteger(validate=_range("max_chain"))
     fairness_threshold = fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1))
     objective = fields.String(validate=validate.OneOf(Objective.ALL))
-    weights = fields.Dict(keys=fields.String(validate=validate.OneOf(svc.WEIGHT_KEYS)),
-                          values=fields.Float(allow_nan=False,
-                                              validate=validate.Range(min=0, max=1000)))
-    time_limit_seconds = StrictInteger(validate=validate.Range(min=1, max=3600))
-    acceptance_days = StrictInteger(validate=validate.Range(min=1, max=365))
-    delivery_days = StrictInteger(validate=validate.Range(min=1, max=730))
+    weights = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(limits.WEIGHT_KEYS)),
+        values=fields.Float(allow_nan=False,
+                            validate=validate.Range(min=0, max=limits.MAX_SETTINGS_WEIGHT)))
+    time_limit_seconds = StrictInteger(validate=_range("time_limit_seconds"))
+    acceptance_days = StrictInteger(validate=_range("acceptance_days"))
+    delivery_days = StrictInteger(validate=_range("delivery_days"))
 
 
 # --- listings ------------------------------------------------------------------------------
@@ -169,23 +178,23 @@ class ListingInputSchema(Schema):
     """An offer or need to post. On PATCH every field is optional; kind and currency
     cannot change."""
 
-    organisation_id = StrictInteger(validate=validate.Range(min=1, max=svc.MAX_ID), metadata={
+    organisation_id = StrictInteger(validate=validate.Range(min=1, max=limits.MAX_ID), metadata={
         "description": "Defaults to your organisation; any other is refused (403)."})
     kind = fields.String(required=True, validate=validate.OneOf(ListingKind.ALL))
     currency = fields.String(required=True, validate=validate.Length(
-        min=1, max=svc.MAX_CURRENCY_CODE), metadata={"description": "A currency code."})
-    category = fields.String(allow_none=True, validate=validate.Length(max=svc.MAX_CATEGORY),
+        min=1, max=limits.MAX_CURRENCY_CODE), metadata={"description": "A currency code."})
+    category = fields.String(allow_none=True, validate=validate.Length(max=limits.MAX_CATEGORY),
                              metadata={"description": "One of the currency's categories; "
                                                       "offers must name one, a need without "
                                                       "one accepts any."})
     title = fields.String(required=True, validate=validate.Length(
-        min=svc.MIN_TITLE, max=svc.MAX_TITLE))
-    description = fields.String(validate=validate.Length(max=svc.MAX_TEXT))
-    tags = _codes(svc.MAX_TAGS, "A need's tags must all be on an offer for them to match.")
-    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=svc.MAX_QUANTITY))
+        min=limits.MIN_TITLE, max=limits.MAX_TITLE))
+    description = fields.String(validate=validate.Length(max=limits.MAX_TEXT))
+    tags = _codes(limits.MAX_TAGS, "A need's tags must all be on an offer for them to match.")
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=limits.MAX_QUANTITY))
     min_quantity = StrictInteger(allow_none=True, validate=validate.Range(
-        min=1, max=svc.MAX_QUANTITY), metadata={"description": "Needs only."})
-    areas = _codes(svc.MAX_AREAS, "Areas of the partnership; required unless remote.")
+        min=1, max=limits.MAX_QUANTITY), metadata={"description": "Needs only."})
+    areas = _codes(limits.MAX_AREAS, "Areas of the partnership; required unless remote.")
     remote = StrictBoolean(metadata={"description": "Remote/any: matches every area."})
     available_from = fields.Date(allow_none=True)
     available_until = fields.Date(allow_none=True)
@@ -200,22 +209,22 @@ class ListingUpdateSchema(ListingInputSchema):
 
 class ListingQuerySchema(PageArgs):
     kind = fields.String(validate=validate.OneOf(ListingKind.ALL))
-    currency = fields.String(validate=validate.Length(max=svc.MAX_CURRENCY_CODE))
-    category = fields.String(validate=validate.Length(max=svc.MAX_CATEGORY))
-    area = fields.String(validate=validate.Length(max=svc.MAX_CODE),
+    currency = fields.String(validate=validate.Length(max=limits.MAX_CURRENCY_CODE))
+    category = fields.String(validate=validate.Length(max=limits.MAX_CATEGORY))
+    area = fields.String(validate=validate.Length(max=limits.MAX_CODE),
                          metadata={"description": "Remote/any listings match every area."})
-    organisation_id = fields.Integer(validate=validate.Range(min=1, max=svc.MAX_ID))
-    q = fields.String(validate=validate.Length(max=svc.MAX_SEARCH),
+    organisation_id = fields.Integer(validate=validate.Range(min=1, max=limits.MAX_ID))
+    q = fields.String(validate=validate.Length(max=limits.MAX_SEARCH),
                       metadata={"description": "Text in title, description, category or tags."})
     status = fields.String(load_default=ListingStatus.OPEN,
-                           validate=validate.OneOf((*ListingStatus.ALL, svc.STATUS_ANY)))
-    tag = fields.String(validate=validate.Length(max=svc.MAX_CODE))
+                           validate=validate.OneOf((*ListingStatus.ALL, market_browse.STATUS_ANY)))
+    tag = fields.String(validate=validate.Length(max=limits.MAX_CODE))
     gift = fields.Boolean()
 
 
-def listing_filters(args: dict) -> svc.ListingFilters:
+def listing_filters(args: dict) -> market_browse.ListingFilters:
     """ListingFilters from loaded ListingQuerySchema arguments."""
-    return svc.ListingFilters(
+    return market_browse.ListingFilters(
         kind=args.get("kind"), currency=args.get("currency"), category=args.get("category"),
         area=args.get("area"), organisation_id=args.get("organisation_id"), text=args.get("q"),
         status=args.get("status"), tag=args.get("tag"), gift=args.get("gift"))

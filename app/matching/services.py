@@ -159,7 +159,7 @@ def start_run(actor: User | None, overrides: dict | None = None, *,
     _require_coordinator(actor)
     settings = effective_settings(overrides)
     _fail_abandoned_runs()
-    from app.market.services import expire_listings
+    from app.market.listings import expire_listings
     from app.proposals.services import expire_due
 
     # Housekeeping first, in this transaction: overdue exchanges release their

@@ -7,6 +7,8 @@ from decimal import Decimal
 from flask import Flask, current_app, url_for
 from flask_login import current_user
 
+from app.auth import policy
+
 
 def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
@@ -39,6 +41,9 @@ def register_template_helpers(app: Flask) -> None:
     from app.proposals.models import ProposalStatus
 
     app.jinja_env.globals.update(
+        # `can("action")` in a template: may the current user's role do it (app.auth.policy)?
+        can=lambda action, obj=None: (policy.allows(current_user, action, obj) if obj is not None
+                                      else policy.role_may(current_user, action)),
         has_endpoint=has_endpoint,
         nav_url=nav_url,
         Role=Role,

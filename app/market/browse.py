@@ -1,0 +1,147 @@
+"""Reading the market: browsing listings with filters, one listing, an organisation's
+listings, and the counts of the start page.
+
+Reads never write: a listing past its end reads as expired at once (`Listing.open_on`,
+`Listing.expired_on`) while its stored status catches up later (`expire_listings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Select, func, or_
+
+from app.core.clock import today as utc_today
+from app.core.errors import NotFound
+from app.core.validation import escape_like, normalise_code, valid_id
+from app.extensions import db
+from app.market.models import (
+    Currency,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Organisation,
+    code_list_contains,
+)
+
+STATUS_ANY = "any"
+
+
+@dataclass
+class ListingFilters:
+    """What the market can be browsed by. Codes and text are normalised here."""
+
+    kind: str | None = None
+    currency: str | None = None
+    category: str | None = None
+    area: str | None = None
+    organisation_id: int | None = None
+    text: str | None = None
+    status: str | None = ListingStatus.OPEN
+    tag: str | None = None
+    gift: bool | None = None
+
+    def as_args(self) -> dict:
+        """The filters as query-string arguments (for paging links)."""
+        args = {"kind": self.kind, "currency": self.currency, "category": self.category,
+                "area": self.area, "organisation_id": self.organisation_id, "q": self.text,
+                "tag": self.tag, "gift": self.gift, "status": self.status or STATUS_ANY}
+        return {key: value for key, value in args.items() if value not in (None, "")}
+
+
+def listings_query(filters: ListingFilters) -> Select:
+    """Listings matching `filters`, newest first. Works the same on SQLite and PostgreSQL:
+    area and tag are LIKE predicates on the delimited code lists."""
+    statement = db.select(Listing).order_by(Listing.created_at.desc(), Listing.id.desc())
+    if filters.kind:
+        statement = statement.where(Listing.kind == filters.kind)
+    if filters.currency:
+        statement = statement.join(Currency, Listing.currency_id == Currency.id).where(
+            Currency.code == filters.currency)
+    if filters.category:
+        statement = statement.where(
+            func.lower(Listing.category) == filters.category.strip().lower())
+    if filters.area:
+        code = normalise_code(filters.area)
+        # remote/any listings match every area, as in the compatibility rule.
+        statement = statement.where(or_(code_list_contains(Listing.areas, code),
+                                        Listing.remote.is_(True)))
+    if filters.tag:
+        statement = statement.where(code_list_contains(Listing.tags, normalise_code(filters.tag)))
+    if filters.organisation_id:
+        statement = statement.where(Listing.organisation_id == filters.organisation_id)
+    if filters.gift is not None:
+        statement = statement.where(Listing.is_gift.is_(filters.gift))
+    if filters.status == ListingStatus.OPEN:
+        statement = statement.where(Listing.open_on(utc_today()))
+    elif filters.status == ListingStatus.EXPIRED:
+        statement = statement.where(Listing.expired_on(utc_today()))
+    elif filters.status and filters.status != STATUS_ANY:
+        statement = statement.where(Listing.status == filters.status)
+    if filters.text:
+        pattern = f"%{escape_like(filters.text.strip().lower())}%"
+        statement = statement.where(or_(
+            func.lower(Listing.title).like(pattern, escape="\\"),
+            func.lower(Listing.description).like(pattern, escape="\\"),
+            func.lower(Listing.category).like(pattern, escape="\\"),
+            func.lower(Listing.tags).like(pattern, escape="\\"),
+        ))
+    return statement
+
+
+def get_listing(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id) if valid_id(listing_id) else None
+    if listing is None:
+        raise NotFound(f"No listing with id {listing_id}.")
+    return listing
+
+
+def organisation_listings(organisation: Organisation) -> dict[str, list[Listing]]:
+    """An organisation's listings grouped by kind, open first then newest."""
+    listings = db.session.execute(
+        db.select(Listing).where(Listing.organisation_id == organisation.id)
+        .order_by(Listing.open_on(utc_today()).desc(), Listing.created_at.desc(),
+                  Listing.id.desc())
+    ).scalars().all()
+    return {kind: [item for item in listings if item.kind == kind] for kind in ListingKind.ALL}
+
+
+def open_listing_counts() -> dict[int, int]:
+    """Open listings per organisation id (one query, for lists of organisations)."""
+    rows = db.session.execute(
+        db.select(Listing.organisation_id, func.count(Listing.id))
+        .where(Listing.open_on(utc_today())).group_by(Listing.organisation_id))
+    return {organisation_id: count for organisation_id, count in rows}
+
+
+def market_summary(organisation: Organisation | None = None) -> dict:
+    """Counts for the start page: open offers and needs, market-wide and for `organisation`."""
+
+    def count(*conditions) -> int:
+        return db.session.execute(
+            db.select(func.count(Listing.id)).where(*conditions)).scalar_one()
+
+    is_open = Listing.open_on(utc_today())
+    summary = {
+        "open_offers": count(is_open, Listing.kind == ListingKind.OFFER),
+        "open_needs": count(is_open, Listing.kind == ListingKind.NEED),
+        "gifts": count(is_open, Listing.is_gift.is_(True)),
+        "organisations": db.session.execute(
+            db.select(func.count(Organisation.id))).scalar_one(),
+        "expiring_soon": count(is_open, Listing.available_until.is_not(None),
+                               Listing.available_until <= utc_today() + timedelta(days=14)),
+    }
+    if organisation is not None:
+        mine = Listing.organisation_id == organisation.id
+        summary.update(
+            my_open_offers=count(mine, is_open, Listing.kind == ListingKind.OFFER),
+            my_open_needs=count(mine, is_open, Listing.kind == ListingKind.NEED),
+            my_reserved=count(mine, is_open, Listing.reserved > 0),
+            my_expiring=list(db.session.execute(
+                db.select(Listing).where(
+                    mine, is_open, Listing.available_until.is_not(None),
+                    Listing.available_until <= utc_today() + timedelta(days=14))
+                .order_by(Listing.available_until)).scalars()),
+        )
+    return summary
