@@ -1,5 +1,6 @@
 """Every model, in one import: used by create_app, Alembic and the tests."""
 
+from app.api.models import IdempotencyRecord
 from app.auth.models import ApiToken, LoginAttempt, Role, User
 from app.ledger.models import EntryKind, LedgerEntry
 from app.market.models import (
@@ -12,18 +13,16 @@ from app.market.models import (
     Sector,
     organisation_exclusions,
 )
+from app.matching.models import MatchingRun, RunStatus
+from app.notifications.models import Notification
 from app.proposals.models import (
     ExchangeKind,
-    IdempotencyRecord,
-    MatchingRun,
-    Notification,
     Proposal,
     ProposalLeg,
     ProposalParticipant,
     ProposalStatus,
     ProposalTransition,
     Response,
-    RunStatus,
 )
 
 __all__ = [

@@ -158,7 +158,7 @@ def _idempotency_key() -> str | None:
 
 
 def _replay(key: str) -> Response | None:
-    from app.proposals.models import IdempotencyRecord
+    from app.api.models import IdempotencyRecord
 
     record = db.session.execute(
         db.select(IdempotencyRecord).where(
@@ -182,7 +182,7 @@ def _request_hash() -> str:
 
 
 def _store(key: str, status: int, body: Any) -> None:
-    from app.proposals.models import IdempotencyRecord
+    from app.api.models import IdempotencyRecord
 
     db.session.add(IdempotencyRecord(
         user_id=current_user.id, key=key, method=request.method, path=request.path,

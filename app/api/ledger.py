@@ -1,4 +1,5 @@
-"""API endpoints of the ledger of trust and the trust figures.
+"""API endpoints of the ledger of trust, the audit trail and timelines, and the trust
+figures (the services are `app.ledger` and `app.reporting`).
 
 Who may do what (the same rules as the pages, decided in the services):
 * auditors, coordinators, admins: every entry, verification, exports, the
@@ -12,51 +13,32 @@ Who may do what (the same rules as the pages, decided in the services):
 
 from __future__ import annotations
 
-from flask import Response, stream_with_context
 from flask_login import current_user
 
 from app.api.core import AUTHENTICATED, endpoint
-from app.auth.models import Role
 from app.core.paging import paginate
-from app.ledger import services, trust
+from app.ledger import services
+from app.ledger.routes import stream_export
 from app.ledger.schemas import (
     EntrySchema,
     LedgerFilterSchema,
     LedgerQuerySchema,
-    PairListSchema,
-    PairQuerySchema,
     ReverseSchema,
-    TimelineSchema,
-    TransitionQuerySchema,
-    TransitionSchema,
-    TrustSchema,
     VerifyQuerySchema,
     VerifyResultSchema,
     anchors_from,
     ledger_filter,
+)
+from app.reporting import audit, trust
+from app.reporting.schemas import (
+    PairListSchema,
+    PairQuerySchema,
+    TimelineSchema,
+    TransitionQuerySchema,
+    TransitionSchema,
+    TrustSchema,
     transition_filter,
 )
-
-READERS = services.READER_ROLES
-COORDINATOR = (Role.COORDINATOR,)
-
-
-def stream_export(fmt: str, filters: services.LedgerFilter) -> Response:
-    """A streamed download (shared with the auditor's pages)."""
-    producer = services.export_json if fmt == "json" else services.export_csv
-    chunks = producer(current_user, filters)
-    first = next(chunks)  # runs the access check before the response starts
-    mimetype = "application/json" if fmt == "json" else "text/csv"
-
-    def body():
-        yield first
-        yield from chunks
-
-    response = Response(stream_with_context(body()), mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{services.export_filename(filters, fmt)}"')
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @endpoint("/ledger/entries", "GET", allow=AUTHENTICATED, query=LedgerQuerySchema(),
@@ -93,7 +75,7 @@ def verify(args: dict):
     """Recompute every hash and link of the whole chain (streaming) and cross-check
     the entries against the completed proposals. `ok` false names the first bad
     sequence. Read-only: the answer is 200 either way."""
-    return services.verify_ledger(current_user, anchors=anchors_from(args)).as_dict()
+    return audit.verify_ledger(current_user, anchors=anchors_from(args)).as_dict()
 
 
 @endpoint("/ledger/export.json", "GET", allow="ledger.read_all", query=LedgerFilterSchema(),
@@ -116,7 +98,7 @@ def export_csv(args: dict):
           response=TransitionSchema(), paged=True, tag="ledger")
 def audit_trail(args: dict):
     """Every proposal transition (who, when, why), newest first, filtered."""
-    statement = services.transitions_statement(current_user, transition_filter(args))
+    statement = audit.transitions_statement(current_user, transition_filter(args))
     return paginate(statement, args["page"], args["per_page"])
 
 
@@ -125,7 +107,7 @@ def audit_trail(args: dict):
 def timeline(proposal_id: int):
     """An exchange's full story: run, proposal, approvals, acceptances,
     confirmations and ledger entries, oldest first."""
-    return services.exchange_timeline(current_user, proposal_id)
+    return audit.exchange_timeline(current_user, proposal_id)
 
 
 @endpoint("/trust/organisations/<int:organisation_id>", "GET", allow=AUTHENTICATED,

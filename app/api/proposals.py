@@ -14,15 +14,16 @@ from functools import wraps
 from flask_login import current_user
 
 from app.api.core import endpoint
-from app.auth.models import Role
 from app.core.paging import PageArgs, paginate
 from app.matching import services as matching
-from app.proposals import services
-from app.proposals.models import RunStatus
-from app.proposals.schemas import (
+from app.matching.models import RunStatus
+from app.matching.schemas import (
     MatchingRunDetailSchema,
     MatchingRunInputSchema,
     MatchingRunSchema,
+)
+from app.proposals import services
+from app.proposals.schemas import (
     ProposalConfirmSchema,
     ProposalQuerySchema,
     ProposalReasonSchema,
@@ -30,9 +31,6 @@ from app.proposals.schemas import (
     ProposalSchema,
 )
 
-COORDINATOR = (Role.COORDINATOR,)
-MEMBER = (Role.MEMBER,)
-RUN_READERS = (Role.COORDINATOR, Role.ADMIN, Role.AUDITOR)
 CONFLICT = {"409": "Illegal transition: the body names `current_status`"}
 
 

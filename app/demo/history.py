@@ -5,7 +5,7 @@ result becoming a proposal (`create_proposals`, fed a result in the engine's
 format), a coordinator approving, members accepting or declining and
 confirming receipt, a coordinator cancelling, the system expiring, members
 withdrawing what is left — runs at its own past moment under
-`app.common.frozen_clock`. Steps of all exchanges are played in time order,
+`app.core.clock.frozen_clock`. Steps of all exchanges are played in time order,
 so ids, the audit trail and the ledger's sequence numbers are chronological
 like the timestamps, and the ledger's hash chain is the one those services
 would have written then.
@@ -26,13 +26,13 @@ from app.demo.data import EMAIL_DOMAIN
 from app.demo.history_data import HISTORY, Outcome, PastExchange
 from app.extensions import db
 from app.ledger.models import LedgerEntry
-from app.ledger.trust import completion_rates
 from app.market import currencies as currency_rules
 from app.market import listings as listing_rules
 from app.market.models import Listing, MarketSettings, Organisation
+from app.notifications.services import mark_all_read
 from app.proposals import services as proposals
 from app.proposals.models import Proposal
-from app.proposals.notifications import mark_all_read
+from app.reporting.trust import completion_rates
 
 # Listings are posted this many days before the matcher proposed the exchange
 # (needs first, offers a week later) and stay available this long after it.
@@ -230,7 +230,7 @@ class _Player:
         }
 
     def propose(self, story: _Story) -> None:
-        created = proposals.create_proposals(None, self.engine_result(story)).created
+        created = proposals.create_proposals(self.engine_result(story)).created
         if len(created) != 1:  # pragma: no cover - only a data error could cause it
             raise ValueError(f"Past exchange {story.spec.key} was not proposed.")
         story.proposal_id = created[0].id

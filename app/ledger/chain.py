@@ -288,6 +288,11 @@ class ChainVerifier:
         if len(self.result.problems) < self.max_problems:
             self.result.problems.append(Problem(sequence, kind, message))
 
+    def add_problem(self, sequence: int | None, kind: str, message: str) -> None:
+        """Report a problem found beside the chain itself (e.g. a completed exchange
+        whose entries are missing); it counts like any other, even after `finish`."""
+        self._problem(sequence, kind, message)
+
     def feed(self, fields: Mapping[str, Any], stored_hash: str) -> None:
         """Check one entry. `fields` are canonical (see `canonical_fields`)."""
         result = self.result

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from app.extensions import db
 from app.ledger import chain, services
+from app.reporting.audit import verify_ledger
 
 ledger_cli = AppGroup("ledger", help="Verify and export the ledger of trust.")
 
@@ -35,8 +36,11 @@ def _anchors(values: tuple[str, ...]) -> dict[int, str]:
                    "have it. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify_command(anchors: tuple[str, ...], as_json: bool) -> None:
-    """Recompute every hash and link; exit 0 when the chain is intact, 1 otherwise."""
-    result = services.verify_ledger(None, anchors=_anchors(anchors))
+    """Recompute every hash and link; exit 0 when the chain is intact, 1 otherwise.
+
+    The same verification as the pages and the API: the chain, then the cross-check
+    with the completed exchanges."""
+    result = verify_ledger(None, anchors=_anchors(anchors))
     db.session.rollback()
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.ledger.services import MAX_REASON
+from app.core.limits import MAX_REASON
 
 
 class ReverseForm(FlaskForm):

@@ -53,6 +53,8 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence: Mapped[int] = mapped_column(unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default=EntryKind.TRADE)
+    # The exchange and leg an entry records, by id only: the ledger knows nothing of
+    # proposals (the foreign keys keep the ids honest).
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), index=True)
     leg_id: Mapped[int | None] = mapped_column(ForeignKey("proposal_legs.id"))
     giver_id: Mapped[int] = mapped_column(
@@ -73,8 +75,6 @@ class LedgerEntry(db.Model):
     previous_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
 
-    proposal = relationship("Proposal")
-    leg = relationship("ProposalLeg")
     giver = relationship("Organisation", foreign_keys=[giver_id])
     receiver = relationship("Organisation", foreign_keys=[receiver_id])
     confirmed_by = relationship("User")

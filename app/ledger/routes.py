@@ -1,54 +1,82 @@
-"""Pages of the ledger feature: the auditor's workspace and the trust pages.
+"""Pages of the ledger: the auditor's workspace (browse, one entry, verification,
+exports) and the coordinator's reversal form.
 
-Everything here is read-only except the coordinator's reversal form. Who sees
-what is decided in the services (the API shares them):
-* the workspace (ledger browse, entries, verification, exports, audit trail,
-  exchange timelines) and the trust network: auditors, coordinators, admins;
-* an organisation's trust page: its own members and those three roles see the
-  full figures; members of other organisations see only its public reputation.
+Who sees what is decided in the services (the API shares them): the workspace,
+verification and exports need the policy's "ledger.read_all"; a member reads one
+entry their organisation gave or received; reversals need "ledger.reverse". The
+trust pages, audit trail and timelines are `app.reporting.routes`.
+
+`stream_export` is the streamed download both these pages and the API serve.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from app.api.ledger import stream_export
 from app.auth.decorators import permission_required
-from app.auth.models import Role, User
-from app.core.errors import ServiceError
+from app.auth.models import User
+from app.core.errors import Conflict, Invalid
+from app.core.limits import MAX_PAGE
 from app.core.paging import paginate
 from app.extensions import db
-from app.ledger import chain, services, trust
-from app.ledger.drawing import network_svg, over_time_svg
+from app.ledger import chain, services
 from app.ledger.forms import ReverseForm
 from app.ledger.models import EntryKind, LedgerEntry
-from app.ledger.schemas import (
-    LedgerFilterSchema,
-    TransitionQuerySchema,
-    VerifyQuerySchema,
-    anchors_from,
-)
+from app.ledger.schemas import LedgerFilterSchema, VerifyQuerySchema, anchors_from
 from app.market.models import Currency, Organisation
-from app.proposals.models import Proposal, ProposalStatus
+from app.reporting.audit import verify_ledger
+from app.reporting.drawing import over_time_svg
+from app.reporting.over_time import exchanges_over_time_view
+from app.web.actions import attempt
 
 bp = Blueprint("ledger", __name__, template_folder="templates")
 
-READERS = services.READER_ROLES
-MAX_PAGE = 100_000
+
+def stream_export(fmt: str, filters: services.LedgerFilter) -> Response:
+    """A streamed download of the ledger (JSON or CSV), shared by these pages and the API.
+
+    The first chunk is produced before the response starts, so the access check
+    (and any refusal) happens while an error can still be answered.
+    """
+    producer = services.export_json if fmt == "json" else services.export_csv
+    chunks = producer(current_user, filters)
+    first = next(chunks)  # runs the access check before the response starts
+    mimetype = "application/json" if fmt == "json" else "text/csv"
+
+    def body():
+        yield first
+        yield from chunks
+
+    response = Response(stream_with_context(body()), mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{services.export_filename(filters, fmt)}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _actor() -> User:
     return current_user._get_current_object()
 
 
-def _page() -> int:
+def current_page() -> int:
+    """The `page` query argument of a page view (1 when absent or out of range)."""
     value = request.args.get("page", "1")
     return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else 1
 
 
-def _parse(schema, args: dict) -> tuple[dict, dict]:
+def parse_args(schema, args: dict) -> tuple[dict, dict]:
     """(parsed arguments, errors). Unknown and empty arguments are ignored on pages."""
     known = {k: v for k, v in args.items()
              if v != "" and k in {f.data_key or name for name, f in schema.fields.items()}}
@@ -58,7 +86,7 @@ def _parse(schema, args: dict) -> tuple[dict, dict]:
         return {}, exc.messages
 
 
-def _filter_choices() -> dict:
+def filter_choices() -> dict:
     return {
         "organisations": db.session.execute(
             db.select(Organisation.id, Organisation.name).order_by(Organisation.name)).all(),
@@ -72,17 +100,17 @@ def _filter_choices() -> dict:
 def workspace():
     """Browse and filter the ledger (paged), with exports and verification."""
     raw = {k: v for k, v in request.args.items() if k != "page"}
-    args, errors = _parse(LedgerFilterSchema(), raw)
+    args, errors = parse_args(LedgerFilterSchema(), raw)
     filters = services.LedgerFilter.from_args(args)
     statement = services.entries_statement(_actor(), filters)
-    page = paginate(statement, _page(), current_app.config["PAGE_SIZE"])
+    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"])
     head = db.session.execute(
         db.select(db.func.max(LedgerEntry.sequence))).scalar_one()
-    months = trust.exchanges_over_time_view(_actor())
+    months = exchanges_over_time_view(_actor())
     return render_template(
         "ledger/workspace.html", page=page, args=raw, errors=errors, filters=filters,
         head=head, EntryKind=EntryKind, months=months, over_time=over_time_svg(months),
-        **_filter_choices(),
+        **filter_choices(),
     ), (400 if errors else 200)
 
 
@@ -115,28 +143,25 @@ def reverse(sequence: int):
             recomputed=chain.compute_hash(fields), reversal=services.reversal_of(sequence),
             reverses=None, form=form, can_read=True,
         ), 422
-    try:
-        created = services.reverse_entry(_actor(), sequence, form.reason.data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            raise
-        flash(exc.message, "error")
+    # A refusal for the entry's state is flashed; 403 and 404 become error pages.
+    outcome = attempt(lambda: services.reverse_entry(_actor(), sequence, form.reason.data),
+                      catch=(Conflict, Invalid),
+                      success=lambda created: f"Entry {sequence} reversed by entry "
+                                              f"{created.sequence}.")
+    if not outcome.ok:
         return redirect(url_for("ledger.entry", sequence=sequence))
-    flash(f"Entry {sequence} reversed by entry {created.sequence}.", "success")
-    return redirect(url_for("ledger.entry", sequence=created.sequence))
+    return redirect(url_for("ledger.entry", sequence=outcome.value.sequence))
 
 
 @bp.get("/ledger/verify")
 @permission_required("ledger.read_all")
 def verify():
     """Verify the whole chain now and show the result (nothing is written)."""
-    args, errors = _parse(VerifyQuerySchema(), dict(request.args))
+    args, errors = parse_args(VerifyQuerySchema(), dict(request.args))
     if errors:
         return render_template("ledger/verify.html", result=None, errors=errors,
                                anchor=request.args.get("anchor", "")), 400
-    result = services.verify_ledger(_actor(), anchors=anchors_from(args))
+    result = verify_ledger(_actor(), anchors=anchors_from(args))
     return render_template("ledger/verify.html", result=result, errors={},
                            anchor=args.get("anchor", ""))
 
@@ -145,87 +170,9 @@ def verify():
 @permission_required("ledger.read_all")
 def export(fmt: str):
     """The same streamed export as the API, for the workspace's buttons."""
-    args, errors = _parse(LedgerFilterSchema(), dict(request.args))
+    args, errors = parse_args(LedgerFilterSchema(), dict(request.args))
     if errors:
         flash("The export filters are invalid: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in errors.items()), "error")
         return redirect(url_for("ledger.workspace"))
     return stream_export(fmt, services.LedgerFilter.from_args(args))
-
-
-@bp.get("/ledger/audit")
-@permission_required("ledger.read_all")
-def audit_trail():
-    """Every proposal transition, newest first, filterable."""
-    raw = {k: v for k, v in request.args.items() if k != "page"}
-    args, errors = _parse(TransitionQuerySchema(), raw)
-    args.pop("page", None)
-    args.pop("per_page", None)
-    statement = services.transitions_statement(_actor(), services.TransitionFilter.from_args(
-        args))
-    page = paginate(statement, _page(), current_app.config["PAGE_SIZE"])
-    return render_template(
-        "ledger/audit.html", page=page, args=raw, errors=errors,
-        actions=services.transition_actions(), statuses=ProposalStatus.ALL,
-        **_filter_choices(),
-    ), (400 if errors else 200)
-
-
-@bp.get("/ledger/exchanges/<int:proposal_id>")
-@permission_required("ledger.read_all")
-def timeline(proposal_id: int):
-    """One exchange's whole story, oldest first."""
-    story = services.exchange_timeline(_actor(), proposal_id)
-    return render_template("ledger/timeline.html", timeline=story,
-                           history=trust.history_for(
-                               [p.organisation_id for p in story.proposal.participants]))
-
-
-@bp.get("/ledger/exchanges")
-@permission_required("ledger.read_all")
-def find_exchange():
-    """Jump to an exchange's timeline by proposal number."""
-    value = request.args.get("proposal", "").strip().lstrip("#")
-    if value.isdigit() and db.session.get(Proposal, int(value)) is not None:
-        return redirect(url_for("ledger.timeline", proposal_id=int(value)))
-    flash(f"No proposal {value!r}.", "error")
-    return redirect(url_for("ledger.workspace"))
-
-
-@bp.get("/trust/")
-@login_required
-def my_trust():
-    """Members land on their own organisation's figures; other roles on the network."""
-    actor = _actor()
-    if actor.role == Role.MEMBER:
-        return redirect(url_for("ledger.organisation_trust",
-                                organisation_id=actor.organisation_id))
-    return redirect(url_for("ledger.trust_network"))
-
-
-@bp.get("/trust/organisations/<int:organisation_id>")
-@login_required
-def organisation_trust(organisation_id: int):
-    """An organisation's trust figures (full or public, see the module docstring)."""
-    actor = _actor()
-    view = trust.trust_view(actor, organisation_id)
-    entries = months = over_time = None
-    if view["scope"] == "full":
-        filters = services.LedgerFilter(organisation_id=organisation_id)
-        entries = paginate(services.entries_statement(actor, filters), _page(),
-                           current_app.config["PAGE_SIZE"])
-        months = trust.exchanges_over_time_view(actor, organisation_id)
-        over_time = over_time_svg(months, organisation=view["name"])
-    return render_template("ledger/organisation.html", trust=view, entries=entries,
-                           see_all=trust.sees_everything(actor), months=months,
-                           over_time=over_time)
-
-
-@bp.get("/trust/network")
-@permission_required("ledger.read_all")
-def trust_network():
-    """Organisations as nodes, exchanges completed together as weighted edges."""
-    network = trust.network()
-    picture = network_svg(network, link=lambda org_id: url_for(
-        "ledger.organisation_trust", organisation_id=org_id))
-    return render_template("ledger/network.html", network=network, picture=picture)

@@ -1,21 +1,22 @@
-"""marshmallow schemas of the ledger and trust API: query arguments (validated,
-unknown fields rejected) and what goes out (all dump-only)."""
+"""marshmallow schemas of the ledger API: query arguments (validated, unknown fields
+rejected), the reversal body and what goes out (all dump-only). The trust, audit
+trail and timeline schemas are `app.reporting.schemas`."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.core.fields import ID_RANGE, UtcDateTime, money
+from app.core.fields import ID_RANGE
+from app.core.limits import MAX_CURRENCY_CODE, MAX_REASON
 from app.core.paging import PageArgs
 from app.ledger import chain
 from app.ledger.models import EntryKind
-from app.ledger.services import MAX_REASON, LedgerFilter, TransitionFilter
-from app.proposals.models import ProposalStatus
+from app.ledger.services import LedgerFilter
 
 # --- query arguments ---------------------------------------------------------------------
 
 
-class _DateRange:
+class DateRange:
     @validates_schema
     def _ordered(self, data: dict, **kwargs) -> None:
         start, end = data.get("date_from"), data.get("date_to")
@@ -23,12 +24,12 @@ class _DateRange:
             raise ValidationError("Must not be before 'from'.", field_name="to")
 
 
-class LedgerFilterSchema(_DateRange, Schema):
+class LedgerFilterSchema(DateRange, Schema):
     """Filters shared by the entry list and the exports. Dates are UTC, inclusive."""
 
     organisation_id = fields.Integer(data_key="organisation", validate=ID_RANGE,
                                      metadata={"description": "Gave or received"})
-    currency = fields.String(validate=validate.Length(min=1, max=32),
+    currency = fields.String(validate=validate.Length(min=1, max=MAX_CURRENCY_CODE),
                              metadata={"description": "Currency code"})
     date_from = fields.Date(data_key="from", metadata={"description": "YYYY-MM-DD"})
     date_to = fields.Date(data_key="to", metadata={"description": "YYYY-MM-DD, inclusive"})
@@ -67,25 +68,6 @@ def anchors_from(args: dict) -> dict[int, str]:
 class ReverseSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_REASON),
                            metadata={"description": "Why the entry is reversed (required)."})
-
-
-class TransitionQuerySchema(_DateRange, PageArgs):
-    proposal_id = fields.Integer(data_key="proposal", validate=ID_RANGE)
-    organisation_id = fields.Integer(data_key="organisation", validate=ID_RANGE)
-    actor_id = fields.Integer(data_key="actor", validate=ID_RANGE)
-    action = fields.String(validate=validate.Length(min=1, max=20))
-    to_status = fields.String(validate=validate.OneOf(ProposalStatus.ALL))
-    date_from = fields.Date(data_key="from")
-    date_to = fields.Date(data_key="to")
-
-
-def transition_filter(args: dict) -> TransitionFilter:
-    return TransitionFilter.from_args(args)
-
-
-class PairQuerySchema(Schema):
-    organisation_id = fields.Integer(data_key="organisation", validate=ID_RANGE,
-                                     metadata={"description": "Only pairs including it"})
 
 
 # --- output ------------------------------------------------------------------------------
@@ -138,96 +120,3 @@ class VerifyResultSchema(Schema):
     first_bad_sequence = fields.Integer(dump_only=True, allow_none=True)
     problems = fields.List(fields.Nested(ProblemSchema), dump_only=True)
     message = fields.String(dump_only=True)
-
-
-class TransitionSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    proposal_id = fields.Integer(dump_only=True)
-    action = fields.String(dump_only=True)
-    from_status = fields.String(dump_only=True, allow_none=True)
-    to_status = fields.String(dump_only=True)
-    actor_id = fields.Integer(dump_only=True, allow_none=True)
-    actor_name = fields.String(dump_only=True)
-    organisation_id = fields.Integer(dump_only=True, allow_none=True)
-    reason = fields.String(dump_only=True)
-    created_at = UtcDateTime(dump_only=True)
-
-
-class TimelineEventSchema(Schema):
-    at = UtcDateTime(dump_only=True)
-    kind = fields.String(dump_only=True)
-    title = fields.String(dump_only=True)
-    actor = fields.String(dump_only=True)
-    organisation = fields.String(dump_only=True)
-    detail = fields.String(dump_only=True)
-
-
-class TimelineSchema(Schema):
-    proposal_id = fields.Function(lambda t: t.proposal.id, dump_only=True)
-    status = fields.Function(lambda t: t.proposal.status, dump_only=True)
-    run_id = fields.Function(lambda t: t.run.id if t.run else None, dump_only=True, allow_none=True)
-    events = fields.List(fields.Nested(TimelineEventSchema), dump_only=True)
-    entries = fields.List(fields.Nested(EntrySchema), dump_only=True)
-
-
-class CurrencyFlowSchema(Schema):
-    currency = fields.String(dump_only=True)
-    quantity_given = fields.Integer(dump_only=True)
-    value_given = money(dump_only=True)
-    quantity_received = fields.Integer(dump_only=True)
-    value_received = money(dump_only=True)
-
-
-class PartnerSchema(Schema):
-    organisation_id = fields.Integer(dump_only=True)
-    name = fields.String(dump_only=True)
-    exchanges = fields.Integer(dump_only=True)
-
-
-class TrustSchema(Schema):
-    """An organisation's trust figures. `scope` is `full` for your own
-    organisation (and for coordinators, auditors, admins) and `public` when a
-    member looks at another organisation: then only its reputation figures are
-    present — not its partners, values or reversals."""
-
-    scope = fields.String(dump_only=True, metadata={"enum": ["full", "public"]})
-    organisation_id = fields.Integer(dump_only=True)
-    name = fields.String(dump_only=True)
-    exchanges_completed = fields.Integer(dump_only=True)
-    distinct_partners = fields.Integer(dump_only=True)
-    agreed = fields.Integer(dump_only=True)
-    completed = fields.Integer(dump_only=True)
-    completion_rate = fields.Float(dump_only=True,
-                                   metadata={"description": "(completed + 1) / (agreed + 1)"})
-    completion_share = fields.Float(dump_only=True, allow_none=True,
-                                    metadata={"description": "completed / agreed"})
-    declines = fields.Integer(dump_only=True)
-    cancellations = fields.Integer(dump_only=True)
-    expiries = fields.Integer(dump_only=True)
-    last_exchange = UtcDateTime(dump_only=True, allow_none=True)
-    partners = fields.List(fields.Nested(PartnerSchema), dump_only=True)
-    flows = fields.List(fields.Nested(CurrencyFlowSchema), dump_only=True,
-                        metadata={"description": "Per currency, reversals netted"})
-    total_given = money(dump_only=True)
-    total_received = money(dump_only=True)
-    reciprocity_balance = money(
-        dump_only=True, metadata={"description": "total given − total received"})
-    reciprocity = fields.Float(dump_only=True, allow_none=True,
-                               metadata={"description": "min / max of given and received"})
-    entries_reversed = fields.Integer(dump_only=True)
-
-
-class PairSchema(Schema):
-    organisation_a_id = fields.Integer(attribute="a_id", dump_only=True)
-    organisation_a = fields.String(attribute="a_name", dump_only=True)
-    organisation_b_id = fields.Integer(attribute="b_id", dump_only=True)
-    organisation_b = fields.String(attribute="b_name", dump_only=True)
-    exchanges = fields.Integer(dump_only=True,
-                               metadata={"description": "Completed exchanges both took part in"})
-    value_a_to_b = money(dump_only=True)
-    value_b_to_a = money(dump_only=True)
-    last_exchange = UtcDateTime(dump_only=True, allow_none=True)
-
-
-class PairListSchema(Schema):
-    items = fields.List(fields.Nested(PairSchema), dump_only=True)

@@ -1,5 +1,11 @@
 """Ledger services: appending entries, reversals, reading, verifying and exporting.
 
+The ledger knows nothing of proposals: a completed exchange reaches it as plain
+`TradeLeg` records, and the cross-check of entries against completed proposals
+lives in `app.reporting.audit`. Access is the policy's: "ledger.read_all" for the
+whole ledger (auditors, coordinators, admins, the system), members read the
+entries their own organisation gave or received, "ledger.reverse" for reversals.
+
 Appends are serialised so concurrent completions still make one unbroken
 chain: on PostgreSQL a transaction-level advisory lock is taken before the
 head is read; on SQLite every transaction already starts with BEGIN IMMEDIATE,
@@ -16,35 +22,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import or_, text
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.auth.policy import allows, require
 from app.core.clock import utcnow
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.validation import clean_reason
 from app.extensions import db
 from app.ledger import chain
 from app.ledger.models import EntryKind, LedgerEntry
 from app.market.models import Organisation
-from app.proposals.models import (
-    Action,
-    MatchingRun,
-    Proposal,
-    ProposalLeg,
-    ProposalParticipant,
-    ProposalStatus,
-    ProposalTransition,
-)
 
 # Arbitrary but fixed: the key of the PostgreSQL advisory lock guarding appends.
 LEDGER_LOCK_KEY = 0x1ED6E5
-READER_ROLES = (Role.AUDITOR, Role.COORDINATOR, Role.ADMIN)
-MAX_REASON = 1000
 BATCH = 2000
 _CENT = Decimal("0.01")
 
@@ -55,16 +52,15 @@ _CENT = Decimal("0.01")
 def can_read_ledger(user: User | None) -> bool:
     """The whole ledger, audit trail, verification and exports: auditors,
     coordinators, admins (and the system, i.e. `None`, for the CLI)."""
-    return user is None or user.role in READER_ROLES
+    return allows(user, "ledger.read_all")
 
 
 def require_reader(user: User | None) -> None:
-    if not can_read_ledger(user):
-        raise Forbidden("Only auditors, coordinators and admins may see the whole ledger.")
+    require(user, "ledger.read_all")
 
 
 def can_reverse(user: User | None) -> bool:
-    return user is not None and user.role == Role.COORDINATOR
+    return allows(user, "ledger.reverse")
 
 
 # --- appending -------------------------------------------------------------------------------
@@ -94,47 +90,62 @@ def _seal(entry: LedgerEntry) -> LedgerEntry:
     return entry
 
 
-def append_trade_entries(proposal: Proposal, actor: User | None) -> list[LedgerEntry]:
-    """Append one trade entry per leg of a just-completed proposal, in leg order.
+@dataclass(frozen=True)
+class TradeLeg:
+    """One leg of a completed exchange, as the ledger records it: plain values, so
+    the ledger needs nothing of the proposal that produced it."""
 
-    Called by the proposals service in the transaction that sets the proposal
-    `completed`. Each entry names the user who confirmed its leg (falling back
-    to `actor`, who confirmed the last one) with a copy of their name, and all
-    of the proposal's entries share one timestamp. Refuses a proposal that is
-    not completed, has no legs, or already has entries. Flushes; never commits.
+    proposal_id: int
+    leg_id: int
+    giver_id: int
+    receiver_id: int
+    currency_code: str
+    quantity: int
+    unit_value: Decimal
+    value: Decimal
+    confirmed_by_id: int | None
+    confirmed_by_name: str
+
+
+def append_trade_entries(legs: Sequence[TradeLeg]) -> list[LedgerEntry]:
+    """Append one trade entry per leg of one just-completed exchange, in the order given.
+
+    Called by the proposal lifecycle in the transaction that sets the exchange
+    `completed` (`app.proposals.recording`), so the completion and its entries land
+    together or not at all. All of an exchange's entries share one timestamp.
+    Refuses no legs, legs of several exchanges, and an exchange that already has
+    trade entries. Flushes; never commits.
     """
-    if proposal.status != ProposalStatus.COMPLETED:
-        raise Conflict(f"Proposal {proposal.id} is {proposal.status}, not completed: "
-                       "only completed exchanges are written to the ledger.")
-    legs = sorted(proposal.legs, key=lambda leg: leg.position)
     if not legs:
-        raise Conflict(f"Proposal {proposal.id} has no legs to record.")
+        raise Conflict("An exchange without legs cannot be recorded.")
+    proposal_id = legs[0].proposal_id
+    if any(leg.proposal_id != proposal_id for leg in legs):
+        raise Conflict("The legs of one exchange are recorded together, alone.")
     sequence, previous_hash = _lock_and_read_head()
     already = db.session.execute(
         db.select(db.func.count()).select_from(LedgerEntry)
-        .where(LedgerEntry.proposal_id == proposal.id, LedgerEntry.kind == EntryKind.TRADE)
+        .where(LedgerEntry.proposal_id == proposal_id, LedgerEntry.kind == EntryKind.TRADE)
     ).scalar_one()
     if already:
-        raise Conflict(f"Proposal {proposal.id} is already in the ledger.")
+        raise Conflict(f"Proposal {proposal_id} is already in the ledger.")
     now = utcnow()
     entries = []
     for leg in legs:
-        confirmer = leg.confirmed_by or actor
         sequence += 1
         entry = _seal(LedgerEntry(
             sequence=sequence,
             kind=EntryKind.TRADE,
-            proposal_id=proposal.id,
-            leg_id=leg.id,
+            proposal_id=proposal_id,
+            leg_id=leg.leg_id,
             giver_id=leg.giver_id,
             receiver_id=leg.receiver_id,
-            currency_code=leg.currency.code,
+            currency_code=leg.currency_code,
             quantity=leg.quantity,
             unit_value=_cents(leg.unit_value),
             value=_cents(leg.value),
             recorded_at=now,
-            confirmed_by_id=confirmer.id if confirmer else None,
-            confirmed_by_name=confirmer.name if confirmer else "system",
+            confirmed_by_id=leg.confirmed_by_id,
+            confirmed_by_name=leg.confirmed_by_name,
             reverses_sequence=None,
             reason="",
             previous_hash=previous_hash,
@@ -154,15 +165,8 @@ def reverse_entry(actor: User | None, sequence: int, reason: str | None) -> Ledg
     coordinator's reason. Only coordinators may reverse; only trade entries can
     be reversed, and each at most once (the database refuses a second one too).
     """
-    if not can_reverse(actor):
-        raise Forbidden("Only a coordinator may reverse a ledger entry.")
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("A reason is required to reverse an entry.",
-                      errors={"reason": ["Give the reason for the reversal."]})
-    if len(reason) > MAX_REASON:
-        raise Invalid("The reason is too long.",
-                      errors={"reason": [f"At most {MAX_REASON} characters."]})
+    require(actor, "ledger.reverse")
+    reason = clean_reason(reason, required=True)
     head_sequence, previous_hash = _lock_and_read_head()
     original = get_entry(actor, sequence)
     if original.kind != EntryKind.TRADE:
@@ -315,13 +319,17 @@ def canonical_rows(filters: LedgerFilter | None = None) -> Iterator[tuple[dict[s
 # --- verification ----------------------------------------------------------------------------
 
 
-def verify_ledger(actor: User | None = None,
-                  anchors: Mapping[int, str] | None = None) -> chain.VerifyResult:
-    """Check the whole chain in the database, streaming, then cross-check it
-    against the proposals: every completed proposal must have exactly one trade
-    entry per leg (this also catches entries cut off the end of the chain)."""
+def verify_chain(actor: User | None = None, anchors: Mapping[int, str] | None = None, *,
+                 verifier: chain.ChainVerifier | None = None) -> chain.VerifyResult:
+    """Check the whole chain in the database, streaming: every hash, every link,
+    gap-free sequences from genesis, reversals and `anchors`.
+
+    The chain alone; what auditors run (pages, API, `flask ledger verify`) is
+    `app.reporting.audit.verify_ledger`, which adds the cross-check against the
+    completed proposals to the same `verifier`.
+    """
     require_reader(actor)
-    verifier = chain.ChainVerifier(full=True, anchors=anchors)
+    verifier = verifier or chain.ChainVerifier(full=True, anchors=anchors)
     for row in iter_rows():
         mapping = row._mapping
         try:
@@ -331,34 +339,7 @@ def verify_ledger(actor: User | None = None,
             verifier._problem(mapping["sequence"], chain.ProblemKind.INVALID, str(exc))
             continue
         verifier.feed(fields, mapping["hash"])
-    result = verifier.finish()
-    for proposal_id, legs, entries in _unmatched_completions():
-        verifier._problem(None, chain.ProblemKind.MISSING,
-                          f"proposal {proposal_id} is completed with {legs} leg(s) but has "
-                          f"{entries} trade entr{'y' if entries == 1 else 'ies'} in the ledger")
-    return result
-
-
-def _unmatched_completions() -> list[tuple[int, int, int]]:
-    """Completed proposals whose trade entries do not match their legs one to one,
-    and proposals with trade entries that are not completed."""
-    legs = (db.select(ProposalLeg.proposal_id, db.func.count().label("n"))
-            .group_by(ProposalLeg.proposal_id).subquery())
-    trades = (db.select(LedgerEntry.proposal_id, db.func.count().label("n"))
-              .where(LedgerEntry.kind == EntryKind.TRADE)
-              .group_by(LedgerEntry.proposal_id).subquery())
-    rows = db.session.execute(
-        db.select(Proposal.id, db.func.coalesce(legs.c.n, 0), db.func.coalesce(trades.c.n, 0))
-        .outerjoin(legs, legs.c.proposal_id == Proposal.id)
-        .outerjoin(trades, trades.c.proposal_id == Proposal.id)
-        .where(or_(
-            (Proposal.status == ProposalStatus.COMPLETED)
-            & (db.func.coalesce(trades.c.n, 0) != db.func.coalesce(legs.c.n, 0)),
-            (Proposal.status != ProposalStatus.COMPLETED) & (db.func.coalesce(trades.c.n, 0) > 0),
-        ))
-        .order_by(Proposal.id)
-    ).all()
-    return [(pid, int(n_legs), int(n_entries)) for pid, n_legs, n_entries in rows]
+    return verifier.finish()
 
 
 # --- exports ---------------------------------------------------------------------------------
@@ -434,125 +415,3 @@ def export_csv(actor: User | None, filters: LedgerFilter) -> Iterator[str]:
 def export_filename(filters: LedgerFilter, extension: str) -> str:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return f"ledger-{'full' if filters.empty else 'filtered'}-{stamp}.{extension}"
-
-
-# --- the audit trail and exchange timelines --------------------------------------------------
-
-
-@dataclass
-class TransitionFilter:
-    proposal_id: int | None = None
-    organisation_id: int | None = None
-    actor_id: int | None = None
-    action: str | None = None
-    to_status: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> TransitionFilter:
-        return cls(**{name: args.get(name) for name in (
-            "proposal_id", "organisation_id", "actor_id", "action", "to_status", "date_from",
-            "date_to")})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
-
-
-def transitions_statement(actor: User | None, filters: TransitionFilter):
-    """The audit trail (every proposal transition), newest first, filtered."""
-    require_reader(actor)
-    t = ProposalTransition
-    stmt = db.select(t)
-    if filters.proposal_id:
-        stmt = stmt.where(t.proposal_id == filters.proposal_id)
-    if filters.organisation_id:
-        involved = db.select(ProposalParticipant.proposal_id).where(
-            ProposalParticipant.organisation_id == filters.organisation_id)
-        stmt = stmt.where(or_(t.organisation_id == filters.organisation_id,
-                              t.proposal_id.in_(involved)))
-    if filters.actor_id:
-        stmt = stmt.where(t.actor_id == filters.actor_id)
-    if filters.action:
-        stmt = stmt.where(t.action == filters.action)
-    if filters.to_status:
-        stmt = stmt.where(t.to_status == filters.to_status)
-    if filters.date_from:
-        stmt = stmt.where(t.created_at >= datetime.combine(filters.date_from, datetime.min.time()))
-    if filters.date_to:
-        stmt = stmt.where(t.created_at < datetime.combine(
-            filters.date_to + timedelta(days=1), datetime.min.time()))
-    return stmt.order_by(t.created_at.desc(), t.id.desc())
-
-
-def transition_actions() -> list[str]:
-    return list(db.session.execute(
-        db.select(ProposalTransition.action).distinct().order_by(ProposalTransition.action)
-    ).scalars())
-
-
-@dataclass
-class TimelineEvent:
-    at: datetime
-    kind: str  # run | proposal | transition | confirmation | entry
-    title: str
-    actor: str = ""
-    detail: str = ""
-    organisation: str = ""
-
-
-@dataclass
-class Timeline:
-    proposal: Proposal
-    run: MatchingRun | None
-    events: list[TimelineEvent] = field(default_factory=list)
-    entries: list[LedgerEntry] = field(default_factory=list)
-
-
-def exchange_timeline(actor: User | None, proposal_id: int) -> Timeline:
-    """Everything that happened to one exchange, oldest first: the matching run,
-    the proposal, every transition (approvals, acceptances, declines,
-    cancellations…), each leg's confirmation and the ledger entries."""
-    require_reader(actor)
-    proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None:
-        raise NotFound(f"No proposal {proposal_id}.")
-    run = proposal.run
-    events: list[TimelineEvent] = []
-    if run is not None:
-        events.append(TimelineEvent(run.created_at, "run", f"Matching run {run.id} started",
-                                    actor=run.started_by_name,
-                                    detail=f"status {run.status}"))
-    events.append(TimelineEvent(proposal.created_at, "proposal",
-                                f"Proposal {proposal.id} created ({proposal.kind}, "
-                                f"{len(proposal.legs)} legs)"))
-    for t in proposal.transitions:
-        org = t.organisation.name if t.organisation else ""
-        events.append(TimelineEvent(
-            t.created_at, "transition",
-            f"{t.action}: {t.from_status or '—'} → {t.to_status}",
-            actor=t.actor_name, detail=t.reason, organisation=org))
-    # The lifecycle records each confirmation as a transition too; a leg's own
-    # confirmation is shown only when no such transition names its receiver.
-    confirmed_by_transition = {t.organisation_id for t in proposal.transitions
-                               if t.action == Action.CONFIRM}
-    for leg in proposal.legs:
-        if leg.confirmed_at is not None and leg.receiver_id not in confirmed_by_transition:
-            events.append(TimelineEvent(
-                leg.confirmed_at, "confirmation",
-                f"Leg {leg.position + 1} confirmed received by {leg.receiver.name}",
-                actor=leg.confirmed_by.name if leg.confirmed_by else "",
-                organisation=leg.receiver.name))
-    entries = list(db.session.execute(
-        db.select(LedgerEntry).where(LedgerEntry.proposal_id == proposal.id)
-        .order_by(LedgerEntry.sequence)
-    ).scalars())
-    for entry in entries:
-        events.append(TimelineEvent(
-            entry.recorded_at, "entry",
-            f"Ledger entry {entry.sequence} ({entry.kind}): {entry.giver.name} → "
-            f"{entry.receiver.name}, {entry.quantity} {entry.currency_code}",
-            actor=entry.confirmed_by_name, detail=entry.reason))
-    order = {"run": 0, "proposal": 1, "transition": 2, "confirmation": 3, "entry": 4}
-    events.sort(key=lambda e: (e.at, order[e.kind]))
-    return Timeline(proposal=proposal, run=run, events=events, entries=entries)

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from app.core.errors import ServiceError
 from app.extensions import db
 from app.matching import services
-from app.proposals.models import MatchingRun, RunStatus
+from app.matching.models import MatchingRun, RunStatus
 
 
 def _fail(exc: ServiceError) -> None:

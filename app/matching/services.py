@@ -2,12 +2,16 @@
 
 A run records who started it, when, the effective settings, the exact engine
 input (for replay), the engine's verdict (optimal, objective, bound, status)
-and statistics, and one proposal per exchange (app.proposals.services
-.create_proposals). Small markets are matched inline, in the caller's
-transaction; markets with more open listings than MATCHING_BACKGROUND_THRESHOLD
-are matched in a background thread (own application context, own session)
-started only once the caller has committed the queued run, and the run page
-shows its progress.
+and statistics, and one proposal per exchange (app.proposals.creation
+.create_proposals, given the run's id and starter as plain values). Small
+markets are matched inline, in the caller's transaction; markets with more open
+listings than MATCHING_BACKGROUND_THRESHOLD are matched in a background thread
+(own application context, own session) started only once the caller has
+committed the queued run, and the run page shows its progress.
+
+Invariants: at most one run is queued or running at a time; a run that fails
+leaves no proposal behind (its proposals are written in a savepoint); access is
+the policy's "run.start" and "run.read".
 """
 
 from __future__ import annotations
@@ -22,20 +26,23 @@ from flask import Flask, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.auth.models import User
+from app.auth.policy import require
 from app.core.clock import utcnow
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.limits import MAX_RUN_TIME_LIMIT, MAX_RUN_WEIGHT, SETTINGS_RANGES, WEIGHT_KEYS
 from app.extensions import db
+from app.market.listings import expire_listings
 from app.market.models import MarketSettings, Objective
+from app.matching.models import MatchingRun, RunStatus
 from app.matching.snapshot import build_market_document
-from app.proposals.models import MatchingRun, RunStatus
-from app.proposals.notifications import notify
+from app.notifications.services import notify
+from app.proposals.creation import Creation, create_proposals
+from app.proposals.expiry import expire_due
 
 log = logging.getLogger(__name__)
 
 OBJECTIVES = Objective.ALL
-WEIGHT_KEYS = ("needs", "value", "parties", "completion")
-MAX_TIME_LIMIT = 600
 # A run still queued or running this long after its time limit was abandoned
 # (e.g. the process that ran it stopped).
 ABANDON_GRACE = timedelta(minutes=10)
@@ -81,9 +88,9 @@ def effective_settings(overrides: dict | None = None) -> dict:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors.setdefault(key, []).append(f"Must be a whole number from {low} to {high}.")
 
-    integer("max_cycle", 2, 6)
-    integer("max_chain", 0, 10)
-    integer("time_limit", 1, MAX_TIME_LIMIT)
+    integer("max_cycle", *SETTINGS_RANGES["max_cycle"])
+    integer("max_chain", *SETTINGS_RANGES["max_chain"])
+    integer("time_limit", 1, MAX_RUN_TIME_LIMIT)
     threshold = settings["fairness_threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
             0 <= threshold <= 1):
@@ -99,9 +106,10 @@ def effective_settings(overrides: dict | None = None) -> dict:
         clean = {}
         for key, value in weights.items():
             if key not in WEIGHT_KEYS or isinstance(value, bool) or not isinstance(
-                    value, int | float) or not 0 <= value <= 1e6:
+                    value, int | float) or not 0 <= value <= MAX_RUN_WEIGHT:
                 errors.setdefault("weights", []).append(
-                    f"{key}: must be one of {', '.join(WEIGHT_KEYS)} with a value 0..1000000.")
+                    f"{key}: must be one of {', '.join(WEIGHT_KEYS)} with a value "
+                    f"0..{MAX_RUN_WEIGHT}.")
             else:
                 clean[key] = float(value)
         settings["weights"] = clean
@@ -112,16 +120,9 @@ def effective_settings(overrides: dict | None = None) -> dict:
 
 # ---------------------------------------------------------------- runs
 
-def _require_coordinator(actor: User | None) -> None:
-    # actor None is the command line, which acts as the system.
-    if actor is not None and actor.role != Role.COORDINATOR:
-        raise Forbidden("Only coordinators run the matcher.")
-
-
 def get_run(actor: User, run_id: int) -> MatchingRun:
     """A run, for coordinators, admins and auditors (members do not see runs)."""
-    if actor is None or actor.role == Role.MEMBER:
-        raise Forbidden("Members do not see matching runs.")
+    require(actor, "run.read")
     run = db.session.get(MatchingRun, run_id)
     if run is None:
         raise NotFound("No such matching run.")
@@ -135,8 +136,7 @@ def list_runs():
 def _fail_abandoned_runs() -> None:
     now = utcnow()
     for run in db.session.execute(
-            select(MatchingRun).where(MatchingRun.status.in_((RunStatus.QUEUED,
-                                                              RunStatus.RUNNING)))
+            select(MatchingRun).where(MatchingRun.status.in_(RunStatus.IN_PROGRESS))
     ).scalars():
         limit = timedelta(seconds=int((run.settings or {}).get("time_limit", 30)))
         if run.created_at + limit + ABANDON_GRACE < now:
@@ -156,19 +156,15 @@ def start_run(actor: User | None, overrides: dict | None = None, *,
     thread starts when the caller commits); others are solved inline and the
     run is returned `completed` (or `failed`, with the error).
     """
-    _require_coordinator(actor)
+    require(actor, "run.start")  # actor None is the command line, acting as the system
     settings = effective_settings(overrides)
     _fail_abandoned_runs()
-    from app.market.listings import expire_listings
-    from app.proposals.services import expire_due
-
     # Housekeeping first, in this transaction: overdue exchanges release their
     # reservations and listings past their end stop being open before the snapshot.
     expire_due()
     expire_listings()
     busy = db.session.execute(
-        select(MatchingRun.id).where(MatchingRun.status.in_((RunStatus.QUEUED,
-                                                             RunStatus.RUNNING))).limit(1)
+        select(MatchingRun.id).where(MatchingRun.status.in_(RunStatus.IN_PROGRESS)).limit(1)
     ).scalar_one_or_none()
     if busy is not None:
         raise Conflict(f"Matching run #{busy} is still in progress; wait for it to finish.",
@@ -208,8 +204,6 @@ def execute_run(run: MatchingRun) -> MatchingRun:
     A failure (the engine refusing the input, a result that does not match the
     database) leaves no proposal behind and marks the run failed with the error.
     """
-    from app.proposals.services import create_proposals
-
     run.status = RunStatus.RUNNING
     run.started_at = run.started_at or utcnow()
     run.progress = f"solving ({len(run.market_input['listings'])} open listings)"
@@ -221,12 +215,18 @@ def execute_run(run: MatchingRun) -> MatchingRun:
         return _fail(run, f"The engine failed: {exc}")
     try:
         with db.session.begin_nested():
-            outcome = create_proposals(run, result)
+            outcome = _store_proposals(run, result)
     except Exception as exc:
         log.exception("Matching run %s could not store its proposals", run.id)
         return _fail(run, f"Could not store the proposals: {exc}")
     _finish(run, result, outcome)
     return run
+
+
+def _store_proposals(run: MatchingRun, result: dict) -> Creation:
+    """One proposal per exchange of the result, recorded as proposed by the run's starter."""
+    return create_proposals(result, run_id=run.id, actor=run.started_by,
+                            actor_name=run.started_by_name or None)
 
 
 def _fail(run: MatchingRun, message: str) -> MatchingRun:
@@ -238,7 +238,7 @@ def _fail(run: MatchingRun, message: str) -> MatchingRun:
     return run
 
 
-def _finish(run: MatchingRun, result: dict, outcome: Any) -> None:
+def _finish(run: MatchingRun, result: dict, outcome: Creation) -> None:
     stats = dict(result.get("stats") or {})
     stats["proposals"] = {
         "exchanges": len(result.get("exchanges") or []),
@@ -319,12 +319,10 @@ def run_in_background(app: Flask, run_id: int) -> None:
             run = db.session.get(MatchingRun, run_id)
             run.progress = f"writing {len(result.get('exchanges') or [])} proposal(s)"
             db.session.commit()
-            from app.proposals.services import create_proposals
-
             run = db.session.get(MatchingRun, run_id)
             try:
                 with db.session.begin_nested():
-                    outcome = create_proposals(run, result)
+                    outcome = _store_proposals(run, result)
             except Exception as exc:
                 log.exception("Background matching run %s could not store proposals", run_id)
                 _fail(run, f"Could not store the proposals: {exc}")

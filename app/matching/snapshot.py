@@ -1,12 +1,12 @@
 """The market as the engine sees it: a market document (README, "The matching engine")
 built from the database at one moment.
 
-What goes in: open listings of active currencies, not past their
-`available_until`, with something still available (remaining − reserved > 0),
-each offered at its *available* quantity; the organisations owning them with
-their exclusions and completion rates (from the trust figures); the run's
-settings; and `declined`, the signature of every exchange a participant
-declined, so the engine never proposes them again. The document is stored on
+What goes in: listings a new exchange may draw on today (`Listing.usable_on`:
+open, not past their `available_until`, with remaining − reserved > 0) in
+active currencies, each offered at its *available* quantity; the organisations
+owning them with their exclusions and completion rates (`app.reporting.trust`);
+the run's settings; and `declined`, the signature of every exchange a
+participant declined, so the engine never proposes them again. The document is stored on
 the run as it was given to the engine, so an auditor can replay the run with
 `python -m matching_engine solve FILE.json`.
 """
@@ -16,19 +16,13 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.core.clock import today
 from app.extensions import db
-from app.market.models import (
-    Currency,
-    Listing,
-    ListingKind,
-    ListingStatus,
-    Organisation,
-    organisation_exclusions,
-)
+from app.market.models import Currency, Listing, ListingKind, Organisation, organisation_exclusions
 from app.proposals.models import Proposal, ProposalStatus
+from app.reporting.trust import completion_rates
 
 
 def open_listings(on: date | None = None):
@@ -37,12 +31,7 @@ def open_listings(on: date | None = None):
     return (
         select(Listing, Currency.code, Currency.value_per_unit)
         .join(Currency, Currency.id == Listing.currency_id)
-        .where(
-            Listing.status == ListingStatus.OPEN,
-            Currency.active.is_(True),
-            Listing.remaining - Listing.reserved > 0,
-            or_(Listing.available_until.is_(None), Listing.available_until >= on),
-        )
+        .where(Listing.usable_on(on), Currency.active.is_(True))
         .order_by(Listing.id)
     )
 
@@ -78,8 +67,6 @@ def build_market_document(settings: dict, *, on: date | None = None) -> dict:
     fairness_threshold, objective, weights, time_limit); `declined` is added.
     Everything is plain JSON (ids as strings), deterministic for the same data.
     """
-    from app.ledger.trust import completion_rates
-
     listings_out = []
     currencies: dict[str, float] = {}
     org_ids: set[int] = set()

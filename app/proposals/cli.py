@@ -1,5 +1,5 @@
-"""`flask proposals …` (and `flask match …`, registered from here): lifecycle
-chores from a shell, calling the same services as the pages and the API."""
+"""`flask proposals …`: lifecycle chores from a shell, calling the same services as
+the pages and the API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import click
 from flask.cli import with_appcontext
 
 from app.extensions import db
-from app.matching.cli import match_group
 from app.proposals import services
 
 
@@ -30,4 +29,4 @@ def expire_command() -> None:
         click.echo("Nothing to expire.")
 
 
-COMMANDS = [proposals_group, match_group]
+COMMANDS = [proposals_group]

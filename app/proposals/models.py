@@ -1,5 +1,9 @@
-"""Matching runs, proposals, their legs and participants, the audit trail,
-notifications and idempotency records."""
+"""Proposals (exchanges the matcher found), their legs and participants, and the
+audit trail of every transition.
+
+Statuses are ChoiceSets; CHECK constraints keep the columns to them, and a partial
+unique index keeps at most one open proposal per exchange signature. Transitions
+are written once and never edited."""
 
 from __future__ import annotations
 
@@ -22,13 +26,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.choices import ChoiceSet
 from app.core.clock import TimestampMixin, utcnow
 from app.extensions import db
-
-
-class RunStatus(ChoiceSet):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
 
 
 class ProposalStatus(ChoiceSet):
@@ -74,34 +71,6 @@ class Response(ChoiceSet):
 
 
 OPEN_SIGNATURE_WHERE = f"status IN ({', '.join(repr(s) for s in ProposalStatus.OPEN)})"
-
-
-class MatchingRun(db.Model):
-    """One run of the matcher: who, when, settings, a copy of the engine input
-    (so an auditor can replay it) and the engine's statistics."""
-
-    __tablename__ = "matching_runs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default=RunStatus.QUEUED)
-    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    started_by_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    settings: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    market_input: Mapped[dict | None] = mapped_column(JSON)
-    stats: Mapped[dict | None] = mapped_column(JSON)
-    optimal: Mapped[bool | None]
-    objective: Mapped[float | None]
-    bound: Mapped[float | None]
-    # The engine's own verdict: "optimal", "time_limit" or "fallback".
-    solver_status: Mapped[str | None] = mapped_column(String(20))
-    progress: Mapped[str] = mapped_column(String(200), nullable=False, default="")
-    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
-
-    started_by = relationship("User")
-    proposals = relationship("Proposal", back_populates="run", order_by="Proposal.id")
 
 
 class Proposal(TimestampMixin, db.Model):
@@ -256,37 +225,3 @@ class ProposalTransition(db.Model):
     proposal = relationship("Proposal", back_populates="transitions")
     actor = relationship("User")
     organisation = relationship("Organisation")
-
-
-class Notification(db.Model):
-    """An in-app message for one user."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
-    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
-    message: Mapped[str] = mapped_column(String(500), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
-    read_at: Mapped[datetime | None]
-
-    user = relationship("User")
-    proposal = relationship("Proposal")
-
-
-class IdempotencyRecord(db.Model):
-    """The stored answer to a request sent with an Idempotency-Key header."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
-    key: Mapped[str] = mapped_column(String(200), nullable=False)
-    method: Mapped[str] = mapped_column(String(10), nullable=False)
-    path: Mapped[str] = mapped_column(String(500), nullable=False)
-    # SHA-256 of the request body: a key reused with another body is refused, not replayed.
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    status_code: Mapped[int] = mapped_column(nullable=False)
-    body: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

@@ -1,12 +1,12 @@
-"""Pages of matching runs and the proposal lifecycle: thin views that parse the
-form, call one service, commit once and redirect (or render).
+"""Pages of the proposal lifecycle: thin views that parse the form, call one service
+and commit once (`app.web.actions.attempt`), then redirect (or render).
 
-Who may open what (the services check the same again):
-- coordinators: run the matcher, review queue, approve / reject / cancel;
+Who may open what (the policy table; the services check the same again):
+- coordinators: the review queue, approve / reject / cancel ("proposal.review");
 - members: their organisation's inbox, accept / decline, confirm receipt of
-  legs their organisation receives;
-- auditors and admins: read every run and proposal, change nothing;
-- everyone logged in: their notifications.
+  legs their organisation receives ("proposal.answer");
+- auditors and admins: read every proposal, change nothing.
+Matching runs' pages are `app.matching.routes`, notifications' `app.notifications.routes`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,28 +25,21 @@ from flask_login import current_user, login_required
 from sqlalchemy import true
 
 from app.auth.decorators import permission_required
-from app.auth.models import Role
-from app.core.errors import ServiceError
+from app.auth.policy import role_may
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from app.core.limits import MAX_PAGE
+from app.core.validation import valid_id
 from app.extensions import db
 from app.market.models import Organisation
-from app.matching import services as matching
-from app.proposals import notifications as notes
 from app.proposals import services
 from app.proposals.drawing import proposal_svg
-from app.proposals.forms import ReasonForm, RequiredReasonForm, RunForm
-from app.proposals.models import (
-    MatchingRun,
-    Proposal,
-    ProposalStatus,
-    RunStatus,
-)
-from app.proposals.models import (
-    Response as Answer,
-)
+from app.proposals.forms import ReasonForm, RequiredReasonForm
+from app.proposals.models import Proposal, ProposalStatus
+from app.proposals.models import Response as Answer
+from app.reporting.trust import trust_history
+from app.web.actions import attempt
 
 bp = Blueprint("proposals", __name__, template_folder="templates")
-
-READERS = (Role.COORDINATOR, Role.ADMIN, Role.AUDITOR)
 
 
 @bp.app_context_processor
@@ -58,83 +50,12 @@ def _waiting_panel() -> dict:
 
 def _page_args() -> tuple[int, int]:
     page = request.args.get("page", 1, type=int) or 1
-    return max(1, min(page, 100_000)), 20
+    return max(1, min(page, MAX_PAGE)), 20
 
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, type=int)
-    return value if value is not None and 0 < value < 2**31 else None
-
-
-# ---------------------------------------------------------------- matching runs
-
-@bp.get("/matching/runs")
-@permission_required("run.read")
-def runs():
-    page, per_page = _page_args()
-    result = db.paginate(matching.list_runs(), page=page, per_page=per_page, error_out=False)
-    return render_template("proposals/runs.html", page=result)
-
-
-@bp.route("/matching/runs/new", methods=["GET", "POST"])
-@permission_required("run.start")
-def run_new():
-    form = RunForm()
-    market = matching.market_settings()
-    if request.method == "GET":
-        form.fill(market)
-    elif form.validate_on_submit():
-        try:
-            run = matching.start_run(current_user, form.overrides())
-        except ServiceError as exc:
-            db.session.rollback()
-            for name, messages in exc.errors.items():
-                target = getattr(form, name, None)
-                if target is not None:
-                    target.errors = list(target.errors) + list(messages)
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            if run.status == RunStatus.FAILED:
-                flash(f"Matching run #{run.id} failed: {run.error}", "error")
-            elif run.status == RunStatus.COMPLETED:
-                created = (run.stats or {}).get("proposals", {}).get("created", 0)
-                flash(f"Matching run #{run.id} finished: {created} new proposal(s).", "success")
-            else:
-                flash(f"Matching run #{run.id} is running in the background.", "success")
-            return redirect(url_for(".run_detail", run_id=run.id))
-    from app.matching.snapshot import count_open_listings
-
-    return render_template("proposals/run_new.html", form=form, market=market,
-                           open_listings=count_open_listings(),
-                           threshold=current_app.config.get(
-                               "MATCHING_BACKGROUND_THRESHOLD"))
-
-
-@bp.get("/matching/runs/<int:run_id>")
-@permission_required("run.read")
-def run_detail(run_id: int):
-    run = _run_or_abort(run_id)
-    in_progress = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
-    return render_template("proposals/run_detail.html", run=run, in_progress=in_progress)
-
-
-@bp.get("/matching/runs/<int:run_id>/input.json")
-@permission_required("run.read")
-def run_input(run_id: int):
-    import json
-
-    run = _run_or_abort(run_id)
-    body = json.dumps(run.market_input or {}, indent=2, sort_keys=True)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="matching-run-{run.id}-input.json"'})
-
-
-def _run_or_abort(run_id: int) -> MatchingRun:
-    try:
-        return matching.get_run(current_user, run_id)
-    except ServiceError as exc:
-        abort(exc.status)
+    return value if valid_id(value) else None
 
 
 # ---------------------------------------------------------------- lists
@@ -202,7 +123,7 @@ def _visible_or_abort(proposal_id: int) -> Proposal:
 def detail(proposal_id: int):
     proposal = _visible_or_abort(proposal_id)
     mine = None
-    if current_user.role == Role.MEMBER:
+    if role_may(current_user, "proposal.answer"):  # a member: their organisation's part
         mine = next((p for p in proposal.participants
                      if p.organisation_id == current_user.organisation_id), None)
     can_confirm = {
@@ -212,10 +133,10 @@ def detail(proposal_id: int):
     }
     return render_template(
         "proposals/detail.html", proposal=proposal, drawing=proposal_svg(proposal),
-        history=services.trust_history(proposal), mine=mine, can_confirm=can_confirm,
+        history=trust_history(proposal), mine=mine, can_confirm=can_confirm,
         can_answer=(mine is not None and proposal.status == ProposalStatus.APPROVED
                     and mine.response == Answer.PENDING),
-        is_coordinator=current_user.role == Role.COORDINATOR,
+        is_coordinator=role_may(current_user, "proposal.review"),
         describe=services.describe(proposal),
     )
 
@@ -228,7 +149,7 @@ def drawing(proposal_id: int):
 
 
 def _act(proposal_id: int, action, form_class, success: str, *extra):
-    """Validate the form, run one transition, commit, flash, back to the proposal.
+    """Validate the form, run one transition (committed once), back to the proposal.
 
     403/404 from the service become error pages; a conflict (409) or invalid
     input (422) is flashed on the proposal page, so a double click reads
@@ -242,16 +163,11 @@ def _act(proposal_id: int, action, form_class, success: str, *extra):
         flash(" ".join(messages) or "The form is invalid.", "error")
         return redirect(target)
     try:
-        action(current_user, proposal_id, *extra, form.reason.data or "")
-    except ServiceError as exc:
+        attempt(lambda: action(current_user, proposal_id, *extra, form.reason.data or ""),
+                catch=(Conflict, Invalid), success=success)
+    except (Forbidden, NotFound) as exc:
         db.session.rollback()
-        if exc.status in (403, 404):
-            abort(exc.status)
-        details = " ".join(m for errors in exc.errors.values() for m in errors)
-        flash(f"{exc.message} {details}".strip(), "error")
-        return redirect(target)
-    db.session.commit()
-    flash(success, "success")
+        abort(exc.status)
     return redirect(target)
 
 
@@ -292,39 +208,3 @@ def decline(proposal_id: int):
 @permission_required("proposal.answer")
 def confirm(proposal_id: int, leg_id: int):
     return _act(proposal_id, services.confirm_leg, ReasonForm, "Receipt confirmed.", leg_id)
-
-
-# ---------------------------------------------------------------- notifications
-
-@bp.get("/notifications")
-@login_required
-def notifications():
-    page, per_page = _page_args()
-    result = db.paginate(notes.notifications_for(current_user), page=page, per_page=per_page,
-                         error_out=False)
-    return render_template("proposals/notifications.html", page=result,
-                           unread=notes.unread_count(current_user), form=ReasonForm())
-
-
-@bp.post("/notifications/<int:notification_id>/read")
-@login_required
-def notification_read(notification_id: int):
-    ReasonForm()  # CSRF is checked by CSRFProtect before the view runs
-    try:
-        note = notes.mark_read(current_user, notification_id)
-    except ServiceError as exc:
-        db.session.rollback()
-        abort(exc.status)
-    db.session.commit()
-    if request.form.get("open") and note.proposal_id:
-        return redirect(url_for(".detail", proposal_id=note.proposal_id))
-    return redirect(url_for(".notifications"))
-
-
-@bp.post("/notifications/read-all")
-@login_required
-def notifications_read_all():
-    count = notes.mark_all_read(current_user)
-    db.session.commit()
-    flash(f"Marked {count} notification(s) read.", "success")
-    return redirect(url_for(".notifications"))

@@ -1,5 +1,5 @@
-"""marshmallow schemas of the proposals' and matching runs' API: what comes in
-(validated, unknown fields rejected) and what goes out (all dump-only)."""
+"""marshmallow schemas of the proposals' API: what comes in (validated, unknown fields
+rejected) and what goes out (all dump-only). Matching runs' are `app.matching.schemas`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import json
 
 from marshmallow import Schema, fields, validate
 
-from app.core.fields import ID_RANGE, StrictInteger, StrictNumber, UtcDateTime, money
+from app.core.fields import ID_RANGE, StrictInteger, UtcDateTime, money
+from app.core.limits import MAX_REASON
 from app.core.paging import PageArgs
-from app.matching.services import MAX_TIME_LIMIT, OBJECTIVES
-from app.proposals.models import ExchangeKind, ProposalStatus, RunStatus
-from app.proposals.services import MAX_REASON
+from app.proposals.models import ExchangeKind, ProposalStatus
 
 
 class ProposalReasonSchema(Schema):
@@ -38,24 +37,6 @@ class ProposalQuerySchema(PageArgs):
     kind = fields.String(validate=validate.OneOf(ExchangeKind.ALL))
     organisation = fields.Integer(validate=ID_RANGE)
     run = fields.Integer(validate=ID_RANGE)
-
-
-class RunWeightsSchema(Schema):
-    needs = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
-    value = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
-    parties = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
-    completion = StrictNumber(validate=validate.Range(min=0, max=1_000_000))
-
-
-class MatchingRunInputSchema(Schema):
-    """Settings for this run only; omitted ones come from the market's settings."""
-
-    max_cycle = StrictInteger(validate=validate.Range(min=2, max=6))
-    max_chain = StrictInteger(validate=validate.Range(min=0, max=10))
-    fairness_threshold = StrictNumber(validate=validate.Range(min=0, max=1))
-    objective = fields.String(validate=validate.OneOf(OBJECTIVES))
-    weights = fields.Nested(RunWeightsSchema)
-    time_limit = StrictInteger(validate=validate.Range(min=1, max=MAX_TIME_LIMIT))
 
 
 # ---------------------------------------------------------------- output
@@ -122,29 +103,3 @@ class ProposalSchema(Schema):
     participants = fields.List(fields.Nested(ProposalParticipantSchema), dump_only=True)
     legs = fields.List(fields.Nested(ProposalLegSchema), dump_only=True)
     transitions = fields.List(fields.Nested(ProposalTransitionSchema), dump_only=True)
-
-
-class MatchingRunSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": list(RunStatus.ALL)})
-    progress = fields.String(dump_only=True)
-    started_by_id = fields.Integer(dump_only=True, allow_none=True)
-    started_by_name = fields.String(dump_only=True)
-    created_at = UtcDateTime(dump_only=True)
-    started_at = UtcDateTime(dump_only=True, allow_none=True)
-    finished_at = UtcDateTime(dump_only=True, allow_none=True)
-    settings = fields.Dict(dump_only=True)
-    solver_status = fields.String(dump_only=True, allow_none=True, metadata={
-        "description": "optimal, time_limit (best found; see bound) or fallback."})
-    optimal = fields.Boolean(dump_only=True, allow_none=True)
-    objective = fields.Float(dump_only=True, allow_none=True)
-    bound = fields.Float(dump_only=True, allow_none=True)
-    stats = fields.Dict(dump_only=True, allow_none=True)
-    error = fields.String(dump_only=True)
-    proposal_ids = fields.Function(lambda run: [p.id for p in run.proposals], dump_only=True)
-
-
-class MatchingRunDetailSchema(MatchingRunSchema):
-    market_input = fields.Dict(dump_only=True, allow_none=True, metadata={
-        "description": "The exact engine input: replay with "
-                       "`python -m matching_engine solve FILE.json`."})

@@ -29,7 +29,7 @@ def unread_notifications() -> int:
     if not current_user.is_authenticated:
         return 0
     try:
-        from app.proposals.notifications import unread_count
+        from app.notifications.services import unread_count
     except ImportError:
         return 0
     return unread_count(current_user)

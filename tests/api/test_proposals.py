@@ -6,7 +6,8 @@ from __future__ import annotations
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.market.models import Listing, ListingStatus
-from app.proposals.models import MatchingRun, Proposal, ProposalStatus, ProposalTransition
+from app.matching.models import MatchingRun
+from app.proposals.models import Proposal, ProposalStatus, ProposalTransition
 from tests.proposals.helpers import (  # noqa: F401  (fixtures)
     cycle_fixture,
     market_fixture,

@@ -9,8 +9,10 @@ import pytest
 
 from app.extensions import db
 from app.market.models import Listing
+from app.matching.models import MatchingRun
+from app.notifications.models import Notification
 from app.proposals import services
-from app.proposals.models import MatchingRun, Notification, Proposal
+from app.proposals.models import Proposal
 from tests.proposals.helpers import (  # noqa: F401  (fixtures)
     cycle_fixture,
     market_fixture,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from app.core.clock import frozen_clock, today, utcnow
 from app.extensions import db
-from app.proposals.models import Notification
+from app.notifications.models import Notification
 
 PAST = datetime(2025, 6, 1, 9, 30)
 

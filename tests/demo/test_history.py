@@ -13,20 +13,20 @@ from app.demo import data
 from app.demo.history_data import HISTORY, Outcome
 from app.demo.seed import planted_exchanges
 from app.extensions import db
-from app.ledger import trust
 from app.ledger.models import EntryKind, LedgerEntry
-from app.ledger.services import verify_ledger
 from app.market.models import Listing, ListingStatus, Organisation
 from app.matching.services import start_run
+from app.notifications.models import Notification
 from app.proposals import services as proposals
 from app.proposals.models import (
     Action,
-    Notification,
     Proposal,
     ProposalStatus,
     ProposalTransition,
 )
 from app.proposals.services import canonical_signature
+from app.reporting import trust
+from app.reporting.audit import verify_ledger
 
 
 def _user(email: str) -> User:

@@ -1,5 +1,6 @@
 """Ledger fixtures: exchanges built row by row (independent of the proposals
-services), completed and recorded through `append_trade_entries`."""
+services), completed and recorded through `record_in_ledger` (which hands
+the ledger its `append_trade_entries` records)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy import text
 from app.auth.models import Role
 from app.core.clock import utcnow
 from app.extensions import db
-from app.ledger.services import append_trade_entries
 from app.market.models import ListingKind
 from app.proposals.models import (
     ExchangeKind,
@@ -24,6 +24,7 @@ from app.proposals.models import (
     ProposalTransition,
     Response,
 )
+from app.proposals.recording import record_in_ledger
 from tests.conftest import is_postgres
 
 KIND_SHAPE = (
@@ -89,7 +90,7 @@ def make_exchange(make_listing, make_currency, make_org):
             previous = step
         db.session.flush()
         if record and status == ProposalStatus.COMPLETED:
-            append_trade_entries(proposal, actor)
+            record_in_ledger(proposal, actor)
         db.session.commit()
         return proposal
 

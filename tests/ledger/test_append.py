@@ -10,8 +10,9 @@ from app.core.errors import Conflict
 from app.extensions import db
 from app.ledger import chain
 from app.ledger.models import AppendOnlyViolation, EntryKind, LedgerEntry
-from app.ledger.services import append_trade_entries, verify_ledger
 from app.proposals.models import ProposalStatus
+from app.proposals.recording import record_in_ledger
+from app.reporting.audit import verify_ledger
 
 
 def _entries() -> list[LedgerEntry]:
@@ -63,7 +64,7 @@ def test_hash_survives_the_database_round_trip(make_exchange):
 def test_refuses_a_proposal_that_is_not_completed(make_exchange, coordinator):
     proposal = make_exchange(status=ProposalStatus.AGREED)
     with pytest.raises(Conflict):
-        append_trade_entries(proposal, coordinator)
+        record_in_ledger(proposal, coordinator)
     db.session.rollback()
     assert _entries() == []
 
@@ -71,7 +72,7 @@ def test_refuses_a_proposal_that_is_not_completed(make_exchange, coordinator):
 def test_refuses_recording_the_same_proposal_twice(make_exchange, coordinator):
     proposal = make_exchange()
     with pytest.raises(Conflict, match="already in the ledger"):
-        append_trade_entries(proposal, coordinator)
+        record_in_ledger(proposal, coordinator)
     db.session.rollback()
     assert len(_entries()) == 2
 

@@ -12,6 +12,8 @@ from app.extensions import db
 from app.ledger import chain, services
 from app.ledger.models import LedgerEntry
 from app.proposals.models import Proposal, ProposalStatus
+from app.proposals.recording import record_in_ledger
+from app.reporting.audit import verify_ledger
 from tests.conftest import is_postgres
 
 THREADS = 6
@@ -28,7 +30,7 @@ def _complete_concurrently(app, proposal_ids: list[list[int]]) -> list[BaseExcep
                 barrier.wait()
                 for pid in ids:
                     proposal = db.session.get(Proposal, pid)
-                    services.append_trade_entries(proposal, None)
+                    record_in_ledger(proposal, None)
                     db.session.commit()
             except BaseException as exc:  # reported to the main thread
                 db.session.rollback()
@@ -56,7 +58,7 @@ def _assert_one_unbroken_chain(expected: int, *, all_recorded: bool = True) -> N
         assert chain.hash_entry(entry) == entry.hash
         previous = entry.hash
     assert len({e.previous_hash for e in entries}) == len(entries)  # no forks
-    result = services.verify_ledger()
+    result = verify_ledger()
     if all_recorded:
         assert result.ok, result.summary()
     else:  # the chain is sound; only the refused completions lack their entries

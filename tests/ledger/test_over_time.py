@@ -11,9 +11,9 @@ import pytest
 
 from app.core.clock import frozen_clock
 from app.core.errors import Forbidden, NotFound
-from app.ledger import trust
-from app.ledger.drawing import nice_scale, over_time_svg
-from app.ledger.trust import MonthFigures, month_starts
+from app.reporting import over_time as trust
+from app.reporting.drawing import nice_scale, over_time_svg
+from app.reporting.over_time import MonthFigures, month_starts
 
 SVG = "{http://www.w3.org/2000/svg}"
 UNTIL = date(2026, 3, 15)

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from app.extensions import db
-from app.ledger import services, trust
+from app.ledger import services
 from app.proposals.models import ProposalStatus
+from app.reporting import trust
 
 
 @pytest.fixture

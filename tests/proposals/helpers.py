@@ -89,7 +89,7 @@ def propose_fixture(app):
     """propose([(offer, need, qty), ...], kind='cycle') -> the stored, committed Proposal."""
 
     def make(legs: list[tuple[Listing, Listing, int]], kind: str = "cycle") -> Proposal:
-        outcome = create_proposals(None, result_for(legs, kind))
+        outcome = create_proposals(result_for(legs, kind))
         db.session.commit()
         assert len(outcome.created) == 1, outcome
         return outcome.created[0]

@@ -10,7 +10,8 @@ from app.demo.seed import planted_exchanges, seed_demo
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.market.models import Listing, Organisation
-from app.proposals.models import MatchingRun, Proposal, ProposalStatus
+from app.matching.models import MatchingRun
+from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.services import canonical_signature
 from tests.proposals.helpers import reload
 

@@ -10,19 +10,19 @@ import pytest
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.ledger.models import LedgerEntry
-from app.ledger.trust import completion_rates
 from app.market.models import Listing, ListingStatus
-from app.proposals import notifications as notes
+from app.notifications import services as notes
+from app.notifications.models import Notification
 from app.proposals import services
 from app.proposals.models import (
     Action,
-    Notification,
     Proposal,
     ProposalStatus,
     ProposalTransition,
     Response,
 )
 from app.proposals.services import create_proposals
+from app.reporting.trust import completion_rates, trust_history
 from tests.proposals.helpers import reload, result_for
 
 
@@ -58,7 +58,7 @@ def test_an_open_exchange_is_not_proposed_twice(market, cycle):
     legs = [(market.offers["A"], market.needs["B"], 5), (market.offers["B"], market.needs["C"], 5),
             (market.offers["C"], market.needs["A"], 5)]
     # Same exchange, another rotation: same signature.
-    outcome = create_proposals(None, result_for(legs[1:] + legs[:1]))
+    outcome = create_proposals(result_for(legs[1:] + legs[:1]))
     assert outcome.created == [] and outcome.skipped_open == 1
 
 
@@ -66,10 +66,10 @@ def test_a_result_that_does_not_match_the_database_is_refused(market):
     bad = result_for([(market.offers["A"], market.needs["B"], 5)])
     bad["exchanges"][0]["legs"][0]["from"] = str(market.orgs["C"].id)
     with pytest.raises(ValueError):
-        create_proposals(None, bad)
+        create_proposals(bad)
     swapped = result_for([(market.needs["B"], market.offers["A"], 5)])
     with pytest.raises(ValueError):
-        create_proposals(None, swapped)
+        create_proposals(swapped)
 
 
 def test_chain_participants_at_the_ends_are_exempt_from_fairness(market, propose):
@@ -212,7 +212,7 @@ def test_decline_releases_and_the_exchange_is_never_proposed_again(market, cycle
     assert declined_signatures() == [json.loads(proposal.signature)]
     legs = [(market.offers["A"], market.needs["B"], 5), (market.offers["B"], market.needs["C"], 5),
             (market.offers["C"], market.needs["A"], 5)]
-    assert create_proposals(None, result_for(legs)).skipped_declined == 1
+    assert create_proposals(result_for(legs)).skipped_declined == 1
     with pytest.raises(Conflict):
         services.accept(market.members["C"], cycle.id)
 
@@ -241,7 +241,7 @@ def test_confirming_every_leg_completes_drops_quantities_and_writes_the_ledger(m
     actions = [t.action for t in proposal.transitions]
     assert actions.count(Action.CONFIRM) == 3 and actions[-1] == Action.COMPLETE
     assert completion_rates([market.orgs["B"].id])[market.orgs["B"].id] == 1.0
-    history = services.trust_history(proposal)
+    history = trust_history(proposal)
     assert [(h["completed"], h["agreed"], h["completion_rate"]) for h in history] == [
         (1, 1, 1.0)] * 3
     assert history[0]["together"] == {"Org B": 1, "Org C": 1}

@@ -10,8 +10,10 @@ import pytest
 
 from app.extensions import db
 from app.market.models import Listing, ListingStatus
+from app.matching.models import MatchingRun
+from app.notifications.models import Notification
 from app.proposals import services
-from app.proposals.models import MatchingRun, Notification, Proposal, ProposalStatus
+from app.proposals.models import Proposal, ProposalStatus
 from tests.proposals.helpers import reload
 
 WHO = ("anonymous", "A", "D", "coordinator", "auditor", "admin")

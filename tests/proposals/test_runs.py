@@ -13,9 +13,10 @@ from app.core.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.market.models import Currency, Listing, ListingKind, ListingStatus
 from app.matching import services as matching
+from app.matching.models import MatchingRun, RunStatus
 from app.matching.snapshot import build_market_document
 from app.proposals import services
-from app.proposals.models import MatchingRun, Proposal, RunStatus
+from app.proposals.models import Proposal
 from tests.proposals.helpers import reload
 
 

@@ -23,7 +23,8 @@ from decimal import Decimal
 import networkx as nx
 from markupsafe import Markup, escape
 
-from app.ledger.trust import MonthFigures, Network
+from app.reporting.over_time import MonthFigures
+from app.reporting.trust import Network
 
 WIDTH = 900
 CELL_HEIGHT = 300
