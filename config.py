@@ -30,6 +30,10 @@ def _database_url(default: str) -> str:
     return url
 
 
+class ConfigurationError(RuntimeError):
+    """The environment cannot run the app as configured; the message says what to set."""
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'common_currency.db'}")
@@ -47,13 +51,36 @@ class Config:
 
     # Shown on the login page and printed by `make run`: only ever true for the demo.
     DEMO_MODE = _bool("DEMO_MODE", False)
+    # Failed logins: an account may fail LOGIN_RATE_LIMIT times, then waits
+    # LOGIN_BACKOFF_SECONDS after its latest failure, doubling with each further failure up
+    # to LOGIN_BACKOFF_MAX_SECONDS. One address may fail LOGIN_ADDRESS_LIMIT times (any
+    # accounts) before it waits too. Failures are forgotten after LOGIN_RATE_WINDOW_SECONDS.
     LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 5))
-    LOGIN_RATE_WINDOW_SECONDS = int(os.environ.get("LOGIN_RATE_WINDOW_SECONDS", 300))
+    LOGIN_RATE_WINDOW_SECONDS = int(os.environ.get("LOGIN_RATE_WINDOW_SECONDS", 900))
+    LOGIN_BACKOFF_SECONDS = int(os.environ.get("LOGIN_BACKOFF_SECONDS", 30))
+    LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", 900))
+    LOGIN_ADDRESS_LIMIT = int(os.environ.get("LOGIN_ADDRESS_LIMIT", 100))
+    # A new API token or generated password waits server-side this long to be shown once.
+    SHOWN_ONCE_SECONDS = int(os.environ.get("SHOWN_ONCE_SECONDS", 600))
     API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", 20))
     # Runs of markets larger than this many open listings go to a background thread.
     MATCHING_BACKGROUND_THRESHOLD = int(os.environ.get("MATCHING_BACKGROUND_THRESHOLD", 400))
     TESTING = False
+
+    # Operations. Trusted proxies in front of the app (0: none; X-Forwarded-* ignored).
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", 0))
+    # Strict-Transport-Security max-age in seconds (0: no header; on in production).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 0))
+    # Checked by /readyz when set; the job queue (issue 11, part B) uses it too.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    # One JSON line per request on the "app.requests" logger.
+    REQUEST_LOG = _bool("REQUEST_LOG", True)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to build the app when the environment is not fit for this config."""
 
 
 class DevelopmentConfig(Config):
@@ -67,17 +94,27 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
     WTF_CSRF_ENABLED = False
     LOGIN_RATE_LIMIT = 5
+    LOGIN_ADDRESS_LIMIT = 12  # above the per-account limit, small enough to reach in a test
     MATCHING_BACKGROUND_THRESHOLD = 10_000_000
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 31_536_000))
+
+    # Settings production cannot run without: each worker would otherwise sign sessions
+    # with its own random key, or write to a throw-away SQLite file.
+    REQUIRED_ENVIRONMENT = ("SECRET_KEY", "DATABASE_URL")
 
     @classmethod
     def check(cls) -> None:
-        if not os.environ.get("SECRET_KEY"):
-            raise RuntimeError("SECRET_KEY must be set in production")
+        missing = [name for name in cls.REQUIRED_ENVIRONMENT
+                   if not os.environ.get(name, "").strip()]
+        if missing:
+            raise ConfigurationError(
+                f"APP_ENV=production refuses to start: set {' and '.join(missing)} in the "
+                "environment (see README, \"Running in production\").")
 
 
 CONFIGS = {
@@ -88,4 +125,9 @@ CONFIGS = {
 
 
 def config_from_env() -> type[Config]:
-    return CONFIGS.get(os.environ.get("APP_ENV", "development"), DevelopmentConfig)
+    name = os.environ.get("APP_ENV", "development").strip().lower() or "development"
+    if name not in CONFIGS:
+        # A typo must not quietly start production with the development secret key.
+        raise ConfigurationError(
+            f"APP_ENV={name!r} is unknown: use one of {', '.join(CONFIGS)}.")
+    return CONFIGS[name]

@@ -36,11 +36,14 @@ CLI_GROUPS = (
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     """Build the application. `overrides` win over the config class (tests use them)."""
+    config_class = config_class or config_from_env()
+    config_class.check()  # production without SECRET_KEY or DATABASE_URL stops here
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
-    app.config.from_object(config_class or config_from_env())
+    app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    register_operations(app)
     register_extensions(app)
     register_models()
     register_blueprints(app)
@@ -51,6 +54,17 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     return app
+
+
+def register_operations(app: Flask) -> None:
+    """What running it for real needs: proxy headers, security headers, request ids
+    and JSON request logs, and the /healthz and /readyz probes."""
+    from app.web import health, observability, security
+
+    observability.trust_proxies(app)
+    observability.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(health.bp)
 
 
 def register_extensions(app: Flask) -> None:

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.auth import services
+from app.auth import services, shown_once
 from app.auth.decorators import permission_required
 from app.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm
 from app.auth.models import ApiToken, Role, User
@@ -29,6 +29,7 @@ from app.core.paging import paginate
 from app.extensions import db
 from app.market import organisations as organisation_rules
 from app.web.actions import attempt
+from app.web.security import no_store
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 
@@ -118,17 +119,23 @@ def create_user():
     status = 200
     if form.validate_on_submit():
         password = form.password.data or services.generate_password()
-        outcome = attempt(lambda: services.create_user(
-            _actor(), email=form.email.data, name=form.name.data, role=form.role.data,
-            organisation=_chosen_organisation(form), password=password),
-            form=form, catch=ServiceError)
+
+        def create_and_hold():
+            user = services.create_user(
+                _actor(), email=form.email.data, name=form.name.data, role=form.role.data,
+                organisation=_chosen_organisation(form), password=password)
+            if not form.password.data:
+                # Shown once on the next page: held server-side, sealed, never in the
+                # session cookie; the account itself keeps only the hash.
+                shown_once.hold(_actor(), NEW_PASSWORD_KEY,
+                                {"user_id": user.id, "password": password})
+            return user
+
+        outcome = attempt(create_and_hold, form=form, catch=ServiceError)
         if not outcome.ok:
             status = outcome.error.status
         else:
             user = outcome.value
-            if not form.password.data:
-                # Shown once on the next page; never stored in clear.
-                session[NEW_PASSWORD_KEY] = {"user_id": user.id, "password": password}
             flash(f"Account {user.email} created.", "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     elif request.method == "POST":
@@ -148,9 +155,14 @@ def _render_edit(user: User, form: UserEditForm | None = None,
             ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
             db.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
     ).scalar_one()
-    new_password = session.pop(NEW_PASSWORD_KEY, None)
-    if new_password and new_password.get("user_id") != user.id:
-        new_password = None
+    new_password = None
+    if NEW_PASSWORD_KEY in session:
+        new_password = shown_once.take(_actor(), NEW_PASSWORD_KEY)
+        db.session.commit()  # the held password is gone for good, shown or not
+        if new_password and new_password.get("user_id") != user.id:
+            new_password = None
+    if new_password:
+        no_store()
     return render_template(
         "admin/user_edit.html", user=user, form=form,
         password_form=password_form or ResetPasswordForm(formdata=None),

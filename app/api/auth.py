@@ -21,6 +21,7 @@ from app.auth.schemas import (
 from app.core.paging import PageArgs, paginate
 from app.extensions import db
 from app.web.errors import json_error
+from app.web.security import no_store
 
 
 @endpoint("/auth/tokens", "POST", allow=PUBLIC, body=TokenRequestSchema(),
@@ -30,14 +31,16 @@ from app.web.errors import json_error
           responses={"401": "Wrong email or password",
                      "403": "The account is disabled",
                      "409": "You already have a live token with this name (or too many)",
-                     "429": "Too many failed attempts for this email or address; "
-                            "see the Retry-After header"})
+                     "429": "Too many recent failures for this account (the wait doubles "
+                            "with each one) or from this address; see Retry-After"})
 def create_token(body: dict):
     """Get a bearer token.
 
     Exchange your email and password for a token. The clear token is in this
-    answer only; afterwards only its prefix is shown. Failed attempts are
-    rate-limited per email and per address, like the log-in page.
+    answer only (sent with `Cache-Control: no-store`); afterwards only its prefix
+    is shown. Failed attempts are limited exactly like the log-in page: per account,
+    with a wait that doubles with each failure past the limit, and per address
+    with a much higher ceiling.
     """
     try:
         user = services.authenticate(body["email"], body["password"], request.remote_addr)
@@ -48,6 +51,7 @@ def create_token(body: dict):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     token, raw = services.issue_api_token(user, body.get("name"))
+    no_store()  # the answer carries the clear token: no cache may keep it
     return IssuedToken(token, raw)
 
 

@@ -25,7 +25,7 @@ from app.auth import policy
 from app.core.errors import ServiceError, error_body
 from app.core.paging import Page
 from app.extensions import db, login_manager
-from app.web.errors import json_error
+from app.web.errors import database_error_response, json_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -245,10 +245,9 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
                 return json_error(409, "The change conflicts with the current data; "
                                        "reload and try again.")
             except OperationalError as exc:
-                db.session.rollback()
-                if "lock" in str(exc).lower() or "serializ" in str(exc).lower():
-                    return json_error(409, "The resource is busy; try again.")
-                raise
+                # A lock or lost race is 409 "busy"; a lost or refused connection is 503
+                # with Retry-After (app.web.errors tells them apart by SQLSTATE).
+                return database_error_response(exc)
             out = jsonify(payload)
             out.status_code = code
             return out

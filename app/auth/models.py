@@ -111,3 +111,20 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), nullable=False, default="", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False, index=True)
+
+
+class ShownOnceSecret(db.Model):
+    """A secret waiting to be shown once (a new API token, a generated password), split in
+    two: this row holds it XOR-ed with a random pad of the same length, the viewer's
+    session holds the pad and the row's random id. Neither half alone reveals anything;
+    the row is deleted when it is read, and rows past `expires_at` are purged.
+    """
+
+    __tablename__ = "shown_once_secrets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    sealed: Mapped[str] = mapped_column(String(1024), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(nullable=False, index=True)

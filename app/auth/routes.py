@@ -24,12 +24,13 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import services
+from app.auth import services, shown_once
 from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm
 from app.core.errors import ServiceError
 from app.core.limits import MIN_PASSWORD_LENGTH
 from app.extensions import db
 from app.web.actions import attempt
+from app.web.security import no_store
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -113,6 +114,12 @@ def logout():
 
 def _render_account(password_form: ChangePasswordForm | None = None,
                     token_form: TokenForm | None = None, status: int = 200):
+    new_token = None
+    if NEW_TOKEN_KEY in session:
+        new_token = shown_once.take(current_user._get_current_object(), NEW_TOKEN_KEY)
+        db.session.commit()  # the held token is gone for good, shown or not
+    if new_token:
+        no_store()
     tokens = db.session.execute(
         services.tokens_query(current_user).limit(200)).scalars().all()
     return render_template(
@@ -121,7 +128,7 @@ def _render_account(password_form: ChangePasswordForm | None = None,
         token_form=token_form or TokenForm(formdata=None),
         tokens=tokens,
         token_state=services.token_state,
-        new_token=session.pop(NEW_TOKEN_KEY, None),
+        new_token=new_token,
         min_password_length=MIN_PASSWORD_LENGTH,
     ), status
 
@@ -156,14 +163,18 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render_account(token_form=form, status=422)
-    outcome = attempt(lambda: services.issue_api_token(current_user._get_current_object(),
-                                                       form.name.data),
-                      form=form, catch=ServiceError)
+    user = current_user._get_current_object()
+
+    def issue_and_hold():
+        token, raw = services.issue_api_token(user, form.name.data)
+        # Shown once on the next page, then gone: only its hash is kept, and the clear
+        # token waits server-side, sealed, never in the session cookie.
+        shown_once.hold(user, NEW_TOKEN_KEY, {"name": token.name, "token": raw})
+        return token
+
+    outcome = attempt(issue_and_hold, form=form, catch=ServiceError)
     if not outcome.ok:
         return _render_account(token_form=form, status=outcome.error.status)
-    token, raw = outcome.value
-    # Shown once on the next page, then gone: only its hash is stored.
-    session[NEW_TOKEN_KEY] = {"name": token.name, "token": raw}
     return redirect(url_for("auth.account") + "#tokens")
 
 

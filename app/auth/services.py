@@ -170,10 +170,28 @@ def users_query(actor: User | None, *, text: str = "", role: str | None = None,
 
 
 # --- login and rate limiting -------------------------------------------------------------
+#
+# Two limits, both counted in `login_attempts` (so they hold across processes without a
+# shared cache):
+# * per account (email): LOGIN_RATE_LIMIT failures are free; after that each attempt
+#   waits LOGIN_BACKOFF_SECONDS after the latest failure, doubling with every further
+#   failure, capped at LOGIN_BACKOFF_MAX_SECONDS. A refused attempt is not a failure,
+#   so waiting it out costs nothing more; guessing gets exponentially slower.
+# * per address: LOGIN_ADDRESS_LIMIT failures (for any accounts) in the window, a
+#   ceiling far above one person's typing. Behind a trust's proxy every user shares one
+#   address: one typist's mistakes lock only their own account, never a colleague's.
+# Failures older than LOGIN_RATE_WINDOW_SECONDS are forgotten; a success clears the
+# account's failures.
 
-def _rate_settings() -> tuple[int, int]:
-    return (int(current_app.config.get("LOGIN_RATE_LIMIT", 5)),
-            int(current_app.config.get("LOGIN_RATE_WINDOW_SECONDS", 300)))
+def _rate_settings() -> dict:
+    config = current_app.config
+    return {
+        "limit": int(config.get("LOGIN_RATE_LIMIT", 5)),
+        "window": int(config.get("LOGIN_RATE_WINDOW_SECONDS", 900)),
+        "backoff": int(config.get("LOGIN_BACKOFF_SECONDS", 30)),
+        "backoff_max": int(config.get("LOGIN_BACKOFF_MAX_SECONDS", 900)),
+        "address_limit": int(config.get("LOGIN_ADDRESS_LIMIT", 100)),
+    }
 
 
 def _attempt_key(email: str | None, remote_addr: str | None) -> tuple[str, str]:
@@ -183,36 +201,52 @@ def _attempt_key(email: str | None, remote_addr: str | None) -> tuple[str, str]:
     return email, remote_addr
 
 
-def login_retry_after(email: str | None, remote_addr: str | None) -> int:
-    """Seconds until another attempt is allowed for this email or address (0: allowed now).
+def account_backoff_seconds(failures: int) -> int:
+    """How long an account waits after its latest failure, given its failures so far."""
+    settings = _rate_settings()
+    if failures < settings["limit"]:
+        return 0
+    doublings = min(failures - settings["limit"], 30)  # 2**30 s is past any cap
+    return min(settings["backoff"] * 2 ** doublings, settings["backoff_max"])
 
-    Both the email and the remote address may have at most LOGIN_RATE_LIMIT
-    failures inside the last LOGIN_RATE_WINDOW_SECONDS.
-    """
-    limit, window = _rate_settings()
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()) + 1) if moment > now else 0
+
+
+def login_retry_after(email: str | None, remote_addr: str | None) -> int:
+    """Seconds until this email may try again from this address (0: allowed now)."""
+    settings = _rate_settings()
     email, remote_addr = _attempt_key(email, remote_addr)
     now = utcnow()
-    since = now - timedelta(seconds=window)
+    since = now - timedelta(seconds=settings["window"])
     wait = 0
-    for column, value in ((LoginAttempt.email, email), (LoginAttempt.remote_addr, remote_addr)):
-        if not value:
-            continue
+    if email:
+        failures = db.session.execute(
+            db.select(db.func.count(LoginAttempt.id), db.func.max(LoginAttempt.created_at))
+            .where(LoginAttempt.email == email, LoginAttempt.created_at > since)
+        ).one()
+        backoff = account_backoff_seconds(failures[0])
+        if backoff:
+            wait = _seconds_until(failures[1] + timedelta(seconds=backoff), now)
+    if remote_addr:
+        ceiling = settings["address_limit"]
         recent = db.session.execute(
             db.select(LoginAttempt.created_at)
-            .where(column == value, LoginAttempt.created_at > since)
+            .where(LoginAttempt.remote_addr == remote_addr, LoginAttempt.created_at > since)
             .order_by(LoginAttempt.created_at.desc())
-            .limit(limit)
+            .limit(ceiling)
         ).scalars().all()
-        if len(recent) >= limit:
-            # The oldest of the last `limit` failures leaves the window first.
-            free_at: datetime = recent[-1] + timedelta(seconds=window)
-            wait = max(wait, max(1, int((free_at - now).total_seconds()) + 1))
+        if len(recent) >= ceiling:
+            # The oldest of the last `ceiling` failures leaves the window first.
+            wait = max(wait, _seconds_until(recent[-1] + timedelta(seconds=settings["window"]),
+                                            now) or 1)
     return wait
 
 
 def record_failed_login(email: str | None, remote_addr: str | None) -> None:
     """Remember a failure (and forget failures older than the window)."""
-    _, window = _rate_settings()
+    window = _rate_settings()["window"]
     email, remote_addr = _attempt_key(email, remote_addr)
     db.session.execute(db.delete(LoginAttempt).where(
         LoginAttempt.created_at < utcnow() - timedelta(seconds=window)))
@@ -223,17 +257,21 @@ def record_failed_login(email: str | None, remote_addr: str | None) -> None:
 def authenticate(email: str | None, password: str | None, remote_addr: str | None) -> User:
     """The enabled user with these credentials, or LoginRefused.
 
-    Rate-limited per email and per remote address; an unknown email costs the
+    Limited per account (growing back-off) and per remote address (a high ceiling),
+    see above; an unknown email costs the
     same hashing time as a known one; the stored hash is upgraded when the
     hashing parameters changed. A failure is flushed: the caller commits it
     even though it answers with an error.
     """
     retry_after = login_retry_after(email, remote_addr)
     if retry_after:
-        minutes = max(1, round(retry_after / 60))
+        if retry_after < 90:
+            when = f"{retry_after} second{'s' if retry_after != 1 else ''}"
+        else:
+            when = f"about {round(retry_after / 60)} minutes"
         raise LoginRefused(
             "Too many failed log-in attempts for this account or from this address. "
-            f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
+            f"Try again in {when}.",
             status=429, code="too_many_requests", retry_after=retry_after)
     password = password if isinstance(password, str) else ""
     user = find_user_by_email(email)

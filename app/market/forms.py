@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - older WTForms
         return (value, label)
 from app.core import limits
 from app.core.limits import SETTINGS_RANGES
+from app.core.validation import finite_decimal
 from app.market.models import ListingKind, Objective, Sector
 
 
@@ -40,6 +41,21 @@ class AreaField(MultiCheckboxField):
 
     def pre_validate(self, form) -> None:
         pass
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal that must be an ordinary finite number: "inf", "-inf", "NaN", "sNaN" and
+    the like are a field error, not a Decimal that later raises InvalidOperation (a 500)
+    in a comparison or in rounding."""
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = finite_decimal(valuelist[0].strip()) if valuelist[0].strip() else None
+            if self.data is None and valuelist[0].strip():
+                raise ValueError(self.gettext("Enter a finite number, e.g. 0.5."))
+            if self.data is not None and self.data.adjusted() > 15:
+                self.data = None
+                raise ValueError(self.gettext("The number is far too large."))
 
 
 def _split(text: str | None) -> list[str]:
@@ -177,7 +193,7 @@ class CurrencyForm(FlaskForm):
     name = StringField("Name", validators=[InputRequired(), Length(2, limits.MAX_CURRENCY_NAME)])
     unit = StringField("Unit (e.g. staff-day)", validators=[InputRequired(),
                                                            Length(1, limits.MAX_UNIT)])
-    value_per_unit = DecimalField("Value per unit (market credits)", places=2, validators=[
+    value_per_unit = FiniteDecimalField("Value per unit (market credits)", places=2, validators=[
         InputRequired(), NumberRange(min=0.01, max=float(limits.MAX_VALUE_PER_UNIT))])
     active = BooleanField("Active (accepts new listings)", default=True)
     categories = TextAreaField("Categories (one per line)", validators=[Length(max=10_000)])
@@ -205,8 +221,8 @@ class SettingsForm(FlaskForm):
         InputRequired(), NumberRange(*SETTINGS_RANGES["max_cycle"])])
     max_chain = IntegerField("Longest gift chain (transfers)", validators=[
         InputRequired(), NumberRange(*SETTINGS_RANGES["max_chain"])])
-    fairness_threshold = DecimalField("Fairness threshold (0 to 1)", places=3, validators=[
-        InputRequired(), NumberRange(0, 1)])
+    fairness_threshold = FiniteDecimalField("Fairness threshold (0 to 1)", places=3,
+                                            validators=[InputRequired(), NumberRange(0, 1)])
     objective = SelectField("Objective", choices=[
         _Choice(code, label) for code, label in Objective.LABELS.items()])
     weight_needs = _weight_field("Weight: needs met")
@@ -221,7 +237,9 @@ class SettingsForm(FlaskForm):
         InputRequired(), NumberRange(*SETTINGS_RANGES["delivery_days"])])
 
     def validate_fairness_threshold(self, field) -> None:
-        if field.data is not None and field.data != round(field.data, 3):
+        # Out of range is NumberRange's message; rounding a huge number would raise.
+        value = field.data
+        if value is not None and 0 <= value <= 1 and value != round(value, 3):
             raise ValidationError("At most three decimal places.")
 
     def data_for_service(self) -> dict:
