@@ -52,3 +52,30 @@ class MatchingRun(db.Model):
 
     started_by = relationship("User")
     proposals = relationship("Proposal", back_populates="run", order_by="Proposal.id")
+
+    @property
+    def gap_percent(self) -> float | None:
+        """How far the result may be from the best possible, in % of the proven bound on
+        the first objective level (0 when proven optimal; None without a usable bound)."""
+        if self.optimal:
+            return 0.0
+        reported = (self.stats or {}).get("gap_percent")
+        if isinstance(reported, int | float):
+            return float(reported)
+        if self.objective is None or self.bound is None or self.bound <= 0:
+            return None
+        return max(0.0, (self.bound - self.objective) / self.bound * 100)
+
+    @property
+    def verdict(self) -> str:
+        """The result in plain words, for the run pages (the solver's terms stay in the
+        technical details)."""
+        if self.optimal:
+            return "proven optimal"
+        if self.optimal is None:
+            return ""
+        gap = self.gap_percent
+        if gap is None:
+            return "the best the matcher found in its time limit; how close it is to the best " \
+                   "possible is not known"
+        return f"within {max(gap, 0.1):.1f} % of the best possible"

@@ -299,3 +299,33 @@ def test_reads_show_an_overdue_exchange_without_writing_and_the_next_action_expi
     client.post(f"/proposals/{cycle.id}/accept", data={"reason": ""})
     db.session.expire_all()
     assert db.session.get(Proposal, cycle.id).status == ProposalStatus.EXPIRED
+
+
+def test_run_page_states_the_result_in_plain_words(market, app, login):
+    """Proven optimal, or how far from the best possible; solver terms under details."""
+    runs = {
+        "optimal": MatchingRun(status="completed", settings={}, market_input={"listings": []},
+                               optimal=True, objective=15, bound=15, solver_status="optimal",
+                               stats={}),
+        "gap": MatchingRun(status="completed", settings={}, market_input={"listings": []},
+                           optimal=False, objective=95, bound=100, solver_status="time_limit",
+                           stats={}),
+        "reported": MatchingRun(status="completed", settings={}, market_input={"listings": []},
+                                optimal=False, objective=995, bound=1000,
+                                solver_status="time_limit", stats={"gap_percent": 0.3}),
+        "unknown": MatchingRun(status="completed", settings={}, market_input={"listings": []},
+                               optimal=False, objective=12, bound=None, solver_status="fallback",
+                               stats={}),
+    }
+    db.session.add_all(runs.values())
+    db.session.commit()
+    client = login(market.coordinator, app.test_client())
+    pages = {name: client.get(f"/matching/runs/{run.id}").get_data(as_text=True)
+             for name, run in runs.items()}
+    assert "Proven optimal" in pages["optimal"]
+    assert "Within 5.0 % of the best possible" in pages["gap"]
+    assert "Within 0.3 % of the best possible" in pages["reported"]  # the engine's own gap
+    assert "is not known" in pages["unknown"]
+    for page in pages.values():
+        assert "Technical details" in page and "solver status" in page
+    assert runs["gap"].gap_percent == 5.0 and runs["optimal"].gap_percent == 0.0
