@@ -10,6 +10,7 @@ from app.core.fields import ID_RANGE, UtcDateTime, money
 from app.core.paging import PageArgs
 from app.ledger.schemas import DateRange, EntrySchema
 from app.proposals.models import ProposalStatus
+from app.proposals.schemas import ProposalTransitionSchema
 from app.reporting.audit import TransitionFilter
 
 # --- query arguments ---------------------------------------------------------------------
@@ -37,17 +38,12 @@ class PairQuerySchema(Schema):
 # --- output ------------------------------------------------------------------------------
 
 
-class TransitionSchema(Schema):
+class TransitionSchema(ProposalTransitionSchema):
+    """One row of the audit trail: a proposal's transition, with its own id and the
+    proposal's."""
+
     id = fields.Integer(dump_only=True)
     proposal_id = fields.Integer(dump_only=True)
-    action = fields.String(dump_only=True)
-    from_status = fields.String(dump_only=True, allow_none=True)
-    to_status = fields.String(dump_only=True)
-    actor_id = fields.Integer(dump_only=True, allow_none=True)
-    actor_name = fields.String(dump_only=True)
-    organisation_id = fields.Integer(dump_only=True, allow_none=True)
-    reason = fields.String(dump_only=True)
-    created_at = UtcDateTime(dump_only=True)
 
 
 class TimelineEventSchema(Schema):
