@@ -9,7 +9,8 @@ append-only triggers are there and every INSERT is checked against the head):
    names and values; not timed as part of verification);
 2. time raw SHA-256 over exactly the canonical bytes the verifiers hash, one
    digest per entry (the floor: no reading, no encoding);
-3. time `services.verify_ledger` — the code behind `flask ledger verify`, the
+3. time `services.verify_chain` — the chain check behind `flask ledger verify` (the
+   cross-check against proposals needs real proposals, which these entries lack), the
    auditor's page and GET /api/v1/ledger/verify — streaming from the database;
 4. time writing a full JSON export (the streamed API export), then time the
    offline verifier `tools/verify_ledger.py` on that file.
@@ -142,7 +143,7 @@ def time_database_verify(path: str, n: int) -> float:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
     with app.app_context():
         began = time.perf_counter()
-        result = services.verify_ledger(None)
+        result = services.verify_chain(None)
         spent = time.perf_counter() - began
         db.session.rollback()
         db.engine.dispose()
