@@ -45,6 +45,7 @@ ERROR_DESCRIPTIONS = {
     "413": "The request body is larger than the server accepts",
     "422": "Validation failed; `errors` names each field",
     "429": "Too many attempts; wait for the Retry-After header's seconds",
+    "503": "The database is not answering; retry after the Retry-After header's seconds",
 }
 
 API_DESCRIPTION = """\
@@ -58,8 +59,8 @@ stop working when the account is disabled.
 **Errors.** Every error has the same JSON shape: `{"code", "status", "message", "errors"}`;
 on 422 `errors` maps each field to its messages. 400 malformed JSON, 401 missing or bad
 token, 403 not allowed, 404 unknown route or id, 405 wrong method, 409 conflict,
-413 body too large, 422 validation, 429 too many attempts. Never a 500 for anything a
-client sends.
+413 body too large, 422 validation, 429 too many attempts, 503 the database is not
+answering (retry after `Retry-After`). Never a 500 for anything a client sends.
 
 **Paging.** List endpoints take `page` (from 1) and `per_page` (1-100) and answer
 `{"items", "page", "per_page", "total", "pages"}`.
@@ -166,6 +167,7 @@ def build_spec() -> dict:
             codes += ["401"] + (["403"] if doc.allow != AUTHENTICATED else [])
         if "{" in path:
             codes.append("404")
+        codes.append("503")  # any request can meet a database that is not answering
         codes += list(doc.extra_responses)
         for code in sorted(set(codes)):
             operation["responses"][code] = {

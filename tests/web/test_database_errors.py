@@ -104,3 +104,9 @@ def test_a_lock_timeout_during_an_api_get_is_still_409(app, client, users, api_h
         holder.close()
     assert response.status_code == 409, response.get_json()
     assert "busy" in response.get_json()["message"]
+
+
+def test_the_openapi_document_lists_503_on_every_operation(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = [op for item in spec["paths"].values() for op in item.values()]
+    assert operations and all("503" in op["responses"] for op in operations)
