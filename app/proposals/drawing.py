@@ -78,7 +78,7 @@ def draw_exchange(nodes: list[Node], arrows: list[Arrow], *, kind: str = "cycle"
     marker, marker_ok = f"arrow-{uid}", f"arrow-ok-{uid}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="exchange-drawing" role="img" '
-        f'viewBox="0 0 {_f(width)} {_f(height)}" width="100%" style="max-width:{_f(width)}px" '
+        f'viewBox="0 0 {_f(width)} {_f(height)}" width="{_f(width)}" height="{_f(height)}" '
         f'aria-labelledby="t-{uid} d-{uid}">',
         f'<title id="t-{uid}">{escape(title)}</title>',
         f'<desc id="d-{uid}">{escape(_describe(nodes, arrows))}</desc>',

@@ -155,3 +155,14 @@ def test_the_api_docs_start_swagger_from_a_file(client):
     script = client.get("/static/api-docs.js")
     assert script.status_code == 200 and b"SwaggerUIBundle(" in script.data
     assert "'self'" in CONTENT_SECURITY_POLICY
+
+
+def test_the_exchange_drawing_carries_no_inline_style():
+    """The CSP refuses inline styles, so the picture sizes itself with attributes + CSS."""
+    from app.proposals.drawing import Arrow, Node, draw_exchange
+
+    svg = str(draw_exchange([Node(1, "A"), Node(2, "B")],
+                            [Arrow(1, 2, "2 staff-days"), Arrow(2, 1, "1 placement")],
+                            title="A reciprocal exchange"))
+    assert not INLINE_STYLE.search(svg)
+    assert 'class="exchange-drawing"' in svg and 'width="' in svg
