@@ -25,12 +25,18 @@ run: $(VENV)/.installed
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# The release step (migrations), then gunicorn with gunicorn.conf.py against DATABASE_URL
-# (SQLite under instance/ when unset; APP_ENV=production refuses to start without it).
+# The release step (migrations), then the production stack against DATABASE_URL (SQLite
+# under instance/ when unset; APP_ENV=production refuses to start without it) and REDIS_URL
+# (default: the local Redis): JOB_WORKERS job workers and the scheduler in the background,
+# gunicorn (gunicorn.conf.py) in front; stopping gunicorn (Ctrl-C) stops them too.
+JOB_WORKERS ?= 1
+serve: export REDIS_URL ?= redis://127.0.0.1:6379/0
 serve: $(VENV)/.installed
 	$(BIN)/flask db upgrade
-	@# Hook for issue 11 part B: the job worker and the scheduler start here, beside the
-	@# web server (e.g. `$(BIN)/flask jobs worker &`), once the job queue exists.
+	@set -e; pids=""; \
+	trap 'kill $$pids 2>/dev/null || true' EXIT INT TERM; \
+	for n in $$(seq 1 $(JOB_WORKERS)); do $(BIN)/flask jobs worker & pids="$$pids $$!"; done; \
+	$(BIN)/flask jobs scheduler & pids="$$pids $$!"; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.installed-dev

@@ -72,8 +72,20 @@ class Config:
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", 0))
     # Strict-Transport-Security max-age in seconds (0: no header; on in production).
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 0))
-    # Checked by /readyz when set; the job queue (issue 11, part B) uses it too.
+    # The job queue: with REDIS_URL set, background matching runs and scheduled work go
+    # to the RQ queue JOB_QUEUE on that Redis (checked by /readyz too); without it they
+    # run in-process (a thread of the web worker), as `make run` and the tests do.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    JOB_QUEUE = os.environ.get("JOB_QUEUE", "common-currency")
+    # A running matching run writes a heartbeat every MATCHING_HEARTBEAT_SECONDS; one
+    # silent for MATCHING_HEARTBEAT_TIMEOUT seconds lost its worker and is failed.
+    MATCHING_HEARTBEAT_SECONDS = int(os.environ.get("MATCHING_HEARTBEAT_SECONDS", 10))
+    MATCHING_HEARTBEAT_TIMEOUT = int(os.environ.get("MATCHING_HEARTBEAT_TIMEOUT", 60))
+    # The ledger head (sequence and hash) is appended to this file every
+    # LEDGER_ANCHOR_SECONDS by the scheduler; keep it outside the database's reach.
+    LEDGER_ANCHOR_FILE = os.environ.get("LEDGER_ANCHOR_FILE",
+                                        str(INSTANCE_DIR / "ledger-anchors.log"))
+    LEDGER_ANCHOR_SECONDS = int(os.environ.get("LEDGER_ANCHOR_SECONDS", 3600))
     # One JSON line per request on the "app.requests" logger.
     REQUEST_LOG = _bool("REQUEST_LOG", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -31,6 +31,7 @@ CLI_GROUPS = (
     "app.matching.cli",
     "app.ledger.cli",
     "app.demo.cli",
+    "app.jobs.cli",
 )
 
 
@@ -48,6 +49,9 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_models()
     register_blueprints(app)
     register_cli(app)
+    from app.jobs.queue import init_app as register_job_queue
+
+    register_job_queue(app)  # app.extensions["job_queue"] when REDIS_URL is set
     from app.web.errors import register_error_handlers
     from app.web.templating import register_template_helpers
 

@@ -8,7 +8,8 @@
 
   A package imports only packages before it, so there is no cycle, hidden or not.
 * The web layer — each package's `routes.py`, `forms.py`, `schemas.py` and `cli.py`,
-  and the packages `api`, `web`, `admin`, `demo`, `main`, the factory (`app/__init__`)
+  and the packages `api`, `web`, `admin`, `demo`, `main`, `jobs` (the job queue's
+  entry points: each job commits once, like a command), the factory (`app/__init__`)
   and the model registry (`app/models.py`) — sits on top: it may import any service
   package, and no service module imports it.
 * The matching engine (`matching_engine`) imports nothing of the web app (its own
@@ -27,7 +28,7 @@ APP = ROOT / "app"
 ORDER = ("extensions", "core", "auth", "notifications", "market", "ledger", "proposals",
          "reporting", "matching")
 WEB_FILES = {"routes.py", "forms.py", "schemas.py", "cli.py"}
-WEB_PACKAGES = {"api", "web", "admin", "demo", "main"}
+WEB_PACKAGES = {"api", "web", "admin", "demo", "main", "jobs"}
 WEB_ROOT_MODULES = {"app", "app.models"}
 
 

@@ -44,6 +44,7 @@ INT_FIELDS = {"sequence", "giver_id", "receiver_id", "quantity"}
 OPTIONAL_INT_FIELDS = {"proposal_id", "leg_id", "confirmed_by_id", "reverses_sequence"}
 DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]{2}")
 TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+CSV_TEXT_FIELDS = ("kind", "currency_code", "confirmed_by_name", "reason", "previous_hash")
 MAX_LISTED = 20
 
 
@@ -135,6 +136,12 @@ def read_csv(path: str) -> tuple[dict, Iterator[dict], dict]:
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 entry: dict = dict(row)
+                for name in CSV_TEXT_FIELDS:
+                    # The export puts one ' before text a spreadsheet would run as a
+                    # formula (=, +, -, @, tab, CR) and before text starting with '.
+                    text = row.get(name)
+                    if text is not None and text.startswith("'"):
+                        entry[name] = text[1:]
                 for name in INT_FIELDS | OPTIONAL_INT_FIELDS:
                     text = row.get(name)
                     if text == "" and name in OPTIONAL_INT_FIELDS:

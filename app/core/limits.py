@@ -65,3 +65,8 @@ MAX_RUN_WEIGHT = 1_000_000
 # --- the proposal lifecycle, the ledger, notifications ------------------------------------
 MAX_REASON = 1000
 MAX_MESSAGE = 500
+
+# --- the API's idempotency records -------------------------------------------------------
+# A stored answer is replayed for a repeated Idempotency-Key within this window; the
+# scheduler deletes older records (a key reused after it acts anew).
+IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600

@@ -179,6 +179,27 @@ def hash_entry(entry: Any) -> str:
     return compute_hash(canonical_fields(entry))
 
 
+# --- CSV cells --------------------------------------------------------------------------------
+
+# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage
+# return too, after trimming); `'` is in the list so that the escape can be undone.
+CSV_ESCAPED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_text_cell(text: str) -> str:
+    """A text cell of a CSV export, safe to open in a spreadsheet: one `'` is put in
+    front of text that starts with `=`, `+`, `-`, `@`, a tab, a carriage return or `'`
+    (so `'=HYPERLINK(…)` is shown as text, never run). `csv_text_value` undoes it
+    exactly; numbers are written as they are (`-2`, `-360.00` are numbers, not
+    formulas)."""
+    return "'" + text if text.startswith(CSV_ESCAPED_STARTS) else text
+
+
+def csv_text_value(cell: str) -> str:
+    """The stored text of a CSV text cell (the inverse of `csv_text_cell`)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 # --- verification ----------------------------------------------------------------------------
 
 
@@ -192,6 +213,11 @@ class ProblemKind:
     REVERSAL = "bad_reversal"
     ANCHOR = "anchor_mismatch"
     MISSING = "missing_entries"
+    # value is not quantity × unit value (checked on the chain alone).
+    AMOUNT = "bad_amount"
+    # A trade entry's amounts or parties differ from its proposal leg (the cross-check
+    # in app.reporting.audit; the chain knows nothing of proposals).
+    LEG = "leg_mismatch"
 
 
 @dataclass(frozen=True)
@@ -338,6 +364,7 @@ class ChainVerifier:
         else:
             result.links_unchecked += 1
         self._check_reversal(fields, sequence)
+        self._check_amount(fields, sequence)
         expected_anchor = self.anchors.pop(sequence, None)
         if expected_anchor is not None and expected_anchor != stored_hash:
             self._problem(sequence, ProblemKind.ANCHOR,
@@ -364,6 +391,19 @@ class ChainVerifier:
         else:
             self._reversed.add(target)
 
+    def _check_amount(self, fields: Mapping[str, Any], sequence: int) -> None:
+        """value = quantity × unit value, exactly (both decimals have two places and the
+        quantity is whole, so the product needs no rounding)."""
+        try:
+            expected = Decimal(fields["quantity"]) * Decimal(fields["unit_value"])
+            ok = expected == Decimal(fields["value"])
+        except (KeyError, TypeError, ValueError, InvalidOperation):
+            return  # not encodable: reported as invalid_entry already
+        if not ok:
+            self._problem(sequence, ProblemKind.AMOUNT,
+                          f"value {fields['value']} is not quantity {fields['quantity']} × "
+                          f"unit value {fields['unit_value']} ({format_decimal(expected)})")
+
     def finish(self) -> VerifyResult:
         """Report anchors never reached (a truncated chain) and return the result."""
         for sequence, expected in sorted(self.anchors.items()):
@@ -389,6 +429,32 @@ def verify_entries(entries: Iterable[Mapping[str, Any]], *, full: bool = True,
             continue
         verifier.feed(fields, entry["hash"])
     return verifier.finish()
+
+
+def format_anchor_line(sequence: int, digest: str, at: datetime) -> str:
+    """One line of an anchor file: `<UTC time> SEQ:HASH` and a newline."""
+    return f"{format_time(at)} {sequence}:{digest}\n"
+
+
+def parse_anchor_lines(lines: Iterable[str]) -> tuple[dict[int, str], list[str]]:
+    """The anchors recorded in an anchor file (one `<time> SEQ:HASH` per line; blank
+    lines and `#` comments are skipped) and what is wrong with the file itself: a line
+    that is not an anchor, or two different hashes recorded for one sequence."""
+    anchors: dict[int, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            sequence, digest = parse_anchor(text.split()[-1])
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
+        if anchors.setdefault(sequence, digest) != digest:
+            problems.append(f"line {number}: sequence {sequence} was recorded with hash "
+                            f"{anchors[sequence]} earlier and {digest} here")
+    return anchors, problems
 
 
 def parse_anchor(text: str) -> tuple[int, str]:

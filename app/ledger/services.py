@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -339,7 +340,104 @@ def verify_chain(actor: User | None = None, anchors: Mapping[int, str] | None = 
             verifier._problem(mapping["sequence"], chain.ProblemKind.INVALID, str(exc))
             continue
         verifier.feed(fields, mapping["hash"])
+    for sequence, message in reversal_mismatches():
+        verifier.add_problem(sequence, chain.ProblemKind.REVERSAL, message)
     return verifier.finish()
+
+
+# The fields a reversal copies from its original unchanged, and those it negates.
+_REVERSAL_COPIES = ("proposal_id", "leg_id", "giver_id", "receiver_id", "currency_code",
+                    "unit_value")
+_REVERSAL_NEGATES = ("quantity", "value")
+
+
+def reversal_mismatches() -> list[tuple[int, str]]:
+    """(sequence, what is wrong) for each reversal that does not net its original
+    exactly: same proposal, leg, parties, currency and unit value, quantity and value
+    negated, and the original a trade entry. One query, however long the ledger."""
+    reversal = LedgerEntry.__table__.alias("reversal")
+    original = LedgerEntry.__table__.alias("original")
+    columns = [reversal.c.sequence, reversal.c.reverses_sequence, original.c.kind]
+    for name in (*_REVERSAL_COPIES, *_REVERSAL_NEGATES):
+        columns += [reversal.c[name].label(f"r_{name}"), original.c[name].label(f"o_{name}")]
+    differs = [reversal.c[name].is_distinct_from(original.c[name])
+               for name in _REVERSAL_COPIES]
+    differs += [reversal.c[name] != -original.c[name] for name in _REVERSAL_NEGATES]
+    rows = db.session.execute(
+        db.select(*columns)
+        .join(original, original.c.sequence == reversal.c.reverses_sequence)
+        .where(reversal.c.kind == EntryKind.REVERSAL,
+               or_(original.c.kind != EntryKind.TRADE, *differs))
+        .order_by(reversal.c.sequence)
+    ).all()
+    found = []
+    for row in rows:
+        m = row._mapping
+        wrong = [f"{name} {m[f'r_{name}']} (original {m[f'o_{name}']})"
+                 for name in _REVERSAL_COPIES if m[f"r_{name}"] != m[f"o_{name}"]]
+        wrong += [f"{name} {m[f'r_{name}']} (original {m[f'o_{name}']}, so it must be "
+                  f"{-m[f'o_{name}']})"
+                  for name in _REVERSAL_NEGATES if m[f"r_{name}"] != -m[f"o_{name}"]]
+        if m["kind"] != EntryKind.TRADE:
+            wrong.append(f"the original is a {m['kind']}, not a trade")
+        found.append((m["sequence"], f"does not net sequence {m['reverses_sequence']} "
+                                     f"exactly: {'; '.join(wrong) or 'amounts differ'}"))
+    return found
+
+
+# --- anchors ---------------------------------------------------------------------------------
+
+
+def head() -> tuple[int, str]:
+    """(sequence, hash) of the newest entry; (0, GENESIS_HASH) for an empty ledger."""
+    row = db.session.execute(
+        db.select(LedgerEntry.sequence, LedgerEntry.hash)
+        .order_by(LedgerEntry.sequence.desc()).limit(1)
+    ).first()
+    return (row.sequence, row.hash) if row is not None else (0, chain.GENESIS_HASH)
+
+
+def _last_anchor(path: str) -> tuple[int, str] | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            lines = handle.read().decode("ascii", "replace").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            return chain.parse_anchor(line.split()[-1])
+        except (ValueError, IndexError):
+            continue
+    return None
+
+
+def record_anchor(path: str) -> tuple[int, str] | None:
+    """Append the ledger head to the anchor file `path` (one `<time> SEQ:HASH` line,
+    opened for appending only, flushed to disk) unless the ledger is empty or its head
+    is the last one recorded. Returns the anchor written, or None.
+
+    The file lives outside the database: someone who rewrites the chain and recomputes
+    every hash cannot also rewrite what was recorded here (keep it on another machine
+    or append-only storage, and in the backups). Reads only; never commits."""
+    sequence, digest = head()
+    if sequence == 0 or _last_anchor(path) == (sequence, digest):
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "a", encoding="ascii") as handle:
+        handle.write(chain.format_anchor_line(sequence, digest, utcnow()))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return sequence, digest
+
+
+def read_anchor_file(path: str) -> tuple[dict[int, str], list[str]]:
+    """Every anchor recorded in `path`, and what is wrong with the file (see
+    `chain.parse_anchor_lines`)."""
+    with open(path, encoding="ascii", errors="replace") as handle:
+        return chain.parse_anchor_lines(handle)
 
 
 # --- exports ---------------------------------------------------------------------------------
@@ -388,7 +486,12 @@ def export_json(actor: User | None, filters: LedgerFilter) -> Iterator[str]:
 
 def export_csv(actor: User | None, filters: LedgerFilter) -> Iterator[str]:
     """Stream a CSV export: the hashed fields (canonical text; empty = null),
-    `hash`, then the organisations' names (not hashed)."""
+    `hash`, then the organisations' names (not hashed).
+
+    Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+    `@`, tab or CR) get one `'` in front, and so do cells starting with `'`, so that
+    removing one leading `'` from a text cell gives back the hashed text exactly
+    (`chain.csv_text_value`; `tools/verify_ledger.py` does the same)."""
     require_reader(actor)
     names = _organisation_names()
     buffer = io.StringIO()
@@ -402,14 +505,21 @@ def export_csv(actor: User | None, filters: LedgerFilter) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
+    text = chain.csv_text_cell
     for n, (fields, digest) in enumerate(canonical_rows(filters), start=1):
-        writer.writerow([*("" if fields[name] is None else fields[name]
-                           for name in chain.HASHED_FIELDS),
-                         digest, names.get(fields["giver_id"], ""),
-                         names.get(fields["receiver_id"], "")])
+        writer.writerow([*(_csv_field(name, fields[name]) for name in chain.HASHED_FIELDS),
+                         digest, text(names.get(fields["giver_id"], "")),
+                         text(names.get(fields["receiver_id"], ""))])
         if n % 500 == 0:
             yield flush()
     yield flush()
+
+
+def _csv_field(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    return chain.csv_text_cell(value) if isinstance(value, str) and name in \
+        chain.TEXT_FIELDS else value
 
 
 def export_filename(filters: LedgerFilter, extension: str) -> str:

@@ -25,8 +25,9 @@ class MatchingRun(db.Model):
     """One run of the matcher: who, when, settings, a copy of the engine input
     (so an auditor can replay it) and the engine's statistics.
 
-    `market_input` is stored exactly as the engine received it; a run moves
-    queued → running → completed or failed, and at most one run is queued or
+    `market_input` is stored exactly as the engine received it (a background run
+    reads the market when its worker starts it, so it is empty while queued); a run
+    moves queued → running → completed or failed, and at most one run is queued or
     running at a time (`start_run` refuses a second).
     """
 
@@ -48,6 +49,12 @@ class MatchingRun(db.Model):
     # The engine's own verdict: "optimal", "time_limit" or "fallback".
     solver_status: Mapped[str | None] = mapped_column(String(20))
     progress: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # Written every few seconds by the worker (or thread) running the run; a running run
+    # whose heartbeat is older than MATCHING_HEARTBEAT_TIMEOUT lost its worker.
+    heartbeat_at: Mapped[datetime | None]
+    # Who runs it: "thread <pid>" in-process, or the RQ worker's name.
+    worker: Mapped[str] = mapped_column(String(200), nullable=False, default="",
+                                        server_default="")
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     started_by = relationship("User")

@@ -4,26 +4,34 @@ A run records who started it, when, the effective settings, the exact engine
 input (for replay), the engine's verdict (optimal, objective, bound, status)
 and statistics, and one proposal per exchange (app.proposals.creation
 .create_proposals, given the run's id and starter as plain values). Small
-markets are matched inline, in the caller's transaction; markets with more open
-listings than MATCHING_BACKGROUND_THRESHOLD are matched in a background thread
-(own application context, own session) started only once the caller has
-committed the queued run, and the run page shows its progress.
+markets are matched inline, in the caller's transaction. Markets with more open
+listings than MATCHING_BACKGROUND_THRESHOLD are matched in the background, once
+the caller has committed the queued run: by the job queue when the app has one
+(`app.extensions["job_queue"]`, registered by app.jobs when REDIS_URL is set: an
+RQ worker, possibly on another machine, so the run survives the web worker), else
+in a thread of this process. Either way `process_run` does the work: it claims the
+queued run, reads the market (so the request answers at once, however large the
+market), solves, writes the proposals and keeps the run's progress and heartbeat in
+its row.
 
 Invariants: at most one run is queued or running at a time; a run that fails
-leaves no proposal behind (its proposals are written in a savepoint); access is
-the policy's "run.start" and "run.read".
+leaves no proposal behind (its proposals are written in a savepoint); a running
+run whose heartbeat stops for MATCHING_HEARTBEAT_TIMEOUT seconds is failed
+(`fail_stale_runs`) so a new one can start; access is the policy's "run.start"
+and "run.read".
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -35,7 +43,7 @@ from app.extensions import db
 from app.market.listings import expire_listings
 from app.market.models import MarketSettings, Objective
 from app.matching.models import MatchingRun, RunStatus
-from app.matching.snapshot import build_market_document
+from app.matching.snapshot import build_market_document, count_open_listings
 from app.notifications.services import notify
 from app.proposals.creation import Creation, create_proposals
 from app.proposals.expiry import expire_due
@@ -43,8 +51,8 @@ from app.proposals.expiry import expire_due
 log = logging.getLogger(__name__)
 
 OBJECTIVES = Objective.ALL
-# A run still queued or running this long after its time limit was abandoned
-# (e.g. the process that ran it stopped).
+# A run still queued this long after its time limit was never picked up (no worker
+# ran it); a running run is judged by its heartbeat instead.
 ABANDON_GRACE = timedelta(minutes=10)
 
 # Threads of background runs, by run id (tests join them).
@@ -133,32 +141,57 @@ def list_runs():
     return select(MatchingRun).order_by(MatchingRun.id.desc())
 
 
-def _fail_abandoned_runs() -> None:
-    now = utcnow()
+def fail_stale_runs(now: datetime | None = None) -> list[int]:
+    """Fail runs whose worker is gone, so a new run can start; returns their ids.
+
+    A running run whose heartbeat (or start) is older than MATCHING_HEARTBEAT_TIMEOUT
+    seconds lost the worker or thread running it (killed, out of memory, a deploy). A
+    queued run never picked up within its time limit plus ABANDON_GRACE had no worker.
+    Called before every run starts and by the scheduler (every 10 s). Flushes.
+    """
+    now = now or utcnow()
+    timeout = int(current_app.config.get("MATCHING_HEARTBEAT_TIMEOUT", 60))
+    failed = []
     for run in db.session.execute(
             select(MatchingRun).where(MatchingRun.status.in_(RunStatus.IN_PROGRESS))
+            .with_for_update()
     ).scalars():
-        limit = timedelta(seconds=int((run.settings or {}).get("time_limit", 30)))
-        if run.created_at + limit + ABANDON_GRACE < now:
-            run.status = RunStatus.FAILED
-            run.finished_at = now
-            run.error = "Abandoned: the process running it stopped before it finished."
-            run.progress = "failed"
+        if run.status == RunStatus.RUNNING:
+            last = run.heartbeat_at or run.started_at or run.created_at
+            if last + timedelta(seconds=timeout) >= now:
+                continue
+            where = f" ({run.worker})" if run.worker else ""
+            run.error = (f"The worker running it stopped{where}: no heartbeat since "
+                         f"{last:%Y-%m-%d %H:%M:%S} UTC (more than {timeout} s). "
+                         "Start a new run.")
+        else:
+            limit = timedelta(seconds=int((run.settings or {}).get("time_limit", 30)))
+            if run.created_at + limit + ABANDON_GRACE >= now:
+                continue
+            run.error = ("Abandoned: no worker started it within its time limit plus "
+                         f"{int(ABANDON_GRACE.total_seconds() // 60)} minutes.")
+        run.status = RunStatus.FAILED
+        run.finished_at = now
+        run.progress = "failed"
+        failed.append(run.id)
+        log.warning("Matching run %s failed: %s", run.id, run.error)
+    db.session.flush()
+    return failed
 
 
 def start_run(actor: User | None, overrides: dict | None = None, *,
               background: bool | None = None) -> MatchingRun:
     """Start a matching run as `actor` (a coordinator; None = the command line).
 
-    Reads the market now and stores the engine input on the run. With
-    `background` None, markets above MATCHING_BACKGROUND_THRESHOLD open
-    listings go to a background thread (the run is returned `queued` and the
-    thread starts when the caller commits); others are solved inline and the
-    run is returned `completed` (or `failed`, with the error).
+    With `background` None, markets above MATCHING_BACKGROUND_THRESHOLD open
+    listings run in the background: the run is returned `queued`, without its
+    input yet, and goes to the job queue (or a thread) when the caller commits;
+    the worker reads the market. Others are read and solved inline and the run
+    is returned `completed` (or `failed`, with the error).
     """
     require(actor, "run.start")  # actor None is the command line, acting as the system
     settings = effective_settings(overrides)
-    _fail_abandoned_runs()
+    fail_stale_runs()
     # Housekeeping first, in this transaction: overdue exchanges release their
     # reservations and listings past their end stop being open before the snapshot.
     expire_due()
@@ -169,24 +202,28 @@ def start_run(actor: User | None, overrides: dict | None = None, *,
     if busy is not None:
         raise Conflict(f"Matching run #{busy} is still in progress; wait for it to finish.",
                        payload={"run_id": busy})
-    document = build_market_document(settings)
+    if background is None:
+        background = count_open_listings() > current_app.config.get(
+            "MATCHING_BACKGROUND_THRESHOLD", 400)
     run = MatchingRun(
         status=RunStatus.QUEUED,
         started_by_id=actor.id if actor is not None else None,
         started_by_name=actor.name if actor is not None else "command line",
         settings=settings,
-        market_input=document,
-        progress=f"queued ({len(document['listings'])} open listings)",
     )
-    db.session.add(run)
-    db.session.flush()
-    if background is None:
-        background = len(document["listings"]) > current_app.config.get(
-            "MATCHING_BACKGROUND_THRESHOLD", 400)
     if background:
+        queue = current_app.extensions.get("job_queue")
+        run.progress = ("queued: waiting for a worker" if queue is not None
+                        else "queued")
+        db.session.add(run)
+        db.session.flush()
         pending = db.session.info.setdefault(_PENDING, [])
         pending.append((current_app._get_current_object(), run.id))
         return run
+    run.market_input = build_market_document(settings)
+    run.progress = f"queued ({len(run.market_input['listings'])} open listings)"
+    db.session.add(run)
+    db.session.flush()
     execute_run(run)
     return run
 
@@ -272,8 +309,16 @@ def _float(value: Any) -> float | None:
 
 @event.listens_for(Session, "after_commit")
 def _launch_pending_runs(session: Session) -> None:
-    """Start the threads of runs queued in the transaction that just committed."""
+    """Hand the runs queued in the transaction that just committed to the job queue,
+    or, without one, to threads of this process."""
     for app, run_id in session.info.pop(_PENDING, []):
+        queue = app.extensions.get("job_queue")
+        if queue is not None:
+            try:
+                queue.enqueue_run(run_id)
+                continue
+            except Exception:  # Redis down: the run must not wait forever for nobody
+                log.exception("Could not enqueue matching run %s; running it here", run_id)
         launch(app, run_id)
 
 
@@ -283,6 +328,7 @@ def _drop_pending_runs(session: Session) -> None:
 
 
 def launch(app: Flask, run_id: int) -> threading.Thread:
+    """Run `run_id` in a daemon thread of this process (no job queue configured)."""
     for finished in [rid for rid, t in THREADS.items() if not t.is_alive()]:
         del THREADS[finished]
     thread = threading.Thread(target=run_in_background, args=(app, run_id),
@@ -293,49 +339,140 @@ def launch(app: Flask, run_id: int) -> threading.Thread:
 
 
 def run_in_background(app: Flask, run_id: int) -> None:
-    """The body of a background run: own app context, own session, commits as it goes.
-
-    No transaction is held while the engine solves (on SQLite an open
-    transaction would hold the write lock and stall every request).
-    """
+    """The body of an in-process background run: its own app context and session."""
     with app.app_context():
         try:
-            run = db.session.get(MatchingRun, run_id)
-            if run is None or run.status != RunStatus.QUEUED:
-                return
-            run.status = RunStatus.RUNNING
-            run.started_at = utcnow()
-            document = copy.deepcopy(run.market_input)
-            run.progress = f"solving ({len(document['listings'])} open listings)"
-            db.session.commit()
-            db.session.close()
-            try:
-                result = solve_document(document)
-            except Exception as exc:
-                log.exception("Background matching run %s failed in the engine", run_id)
-                _fail(db.session.get(MatchingRun, run_id), f"The engine failed: {exc}")
-                db.session.commit()
-                return
-            run = db.session.get(MatchingRun, run_id)
-            run.progress = f"writing {len(result.get('exchanges') or [])} proposal(s)"
-            db.session.commit()
-            run = db.session.get(MatchingRun, run_id)
-            try:
-                with db.session.begin_nested():
-                    outcome = _store_proposals(run, result)
-            except Exception as exc:
-                log.exception("Background matching run %s could not store proposals", run_id)
-                _fail(run, f"Could not store the proposals: {exc}")
-                db.session.commit()
-                return
-            _finish(run, result, outcome)
-            db.session.commit()
-        except Exception:  # pragma: no cover - last resort: never leave a run "running"
-            log.exception("Background matching run %s crashed", run_id)
-            db.session.rollback()
-            run = db.session.get(MatchingRun, run_id)
-            if run is not None and run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
-                _fail(run, "The run stopped unexpectedly; see the server log.")
-                db.session.commit()
+            process_run(run_id, worker=f"thread in process {os.getpid()}")
         finally:
             db.session.remove()
+
+
+class Heartbeat:
+    """Writes `heartbeat_at = now` into a running run's row every `interval` seconds,
+    from its own thread and connection, while the run is processed (the engine may
+    hold the main thread for minutes). Stops when the block ends."""
+
+    def __init__(self, app: Flask, run_id: int, interval: float) -> None:
+        self.app, self.run_id, self.interval = app, run_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True,
+                                        name=f"matching-run-{run_id}-heartbeat")
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 30)
+
+    def _beat(self) -> None:
+        table = MatchingRun.__table__
+        with self.app.app_context():
+            while not self._stop.wait(self.interval):
+                try:
+                    with db.engine.begin() as conn:
+                        conn.execute(update(table).where(
+                            table.c.id == self.run_id, table.c.status == RunStatus.RUNNING
+                        ).values(heartbeat_at=utcnow()))
+                except Exception:  # a busy database: the next beat tries again
+                    log.warning("Heartbeat of matching run %s failed", self.run_id,
+                                exc_info=True)
+
+
+class RunLost(Exception):
+    """The run was failed by someone else meanwhile (its heartbeat was judged lost)."""
+
+
+def _claim(run_id: int, worker: str) -> MatchingRun | None:
+    """queued → running for exactly one worker (a conditional update), else None."""
+    now = utcnow()
+    table = MatchingRun.__table__
+    claimed = db.session.execute(
+        update(table).where(table.c.id == run_id, table.c.status == RunStatus.QUEUED)
+        .values(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now,
+                worker=worker[:200], progress="reading the market")
+    ).rowcount
+    db.session.commit()
+    return db.session.get(MatchingRun, run_id) if claimed == 1 else None
+
+
+def _still_mine(run_id: int, progress: str | None = None) -> MatchingRun:
+    """The run, re-read in a new transaction; raises RunLost unless it is still running."""
+    db.session.expire_all()
+    run = db.session.get(MatchingRun, run_id)
+    if run is None or run.status != RunStatus.RUNNING:
+        raise RunLost(run_id)
+    if progress is not None:
+        run.progress = progress[:200]
+    return run
+
+
+def process_run(run_id: int, *, worker: str) -> MatchingRun | None:
+    """Run a queued run to the end, committing as it goes (the body of a background run,
+    in a thread or an RQ worker; needs an app context, uses the scoped session).
+
+    Claims the run (queued → running; a run already claimed, finished or failed is left
+    alone, so a job delivered twice does nothing), writes a heartbeat every
+    MATCHING_HEARTBEAT_SECONDS, expires what is due and reads the market, then solves
+    with no transaction open (on SQLite an open transaction would hold the write lock
+    and stall every request), writes the proposals and finishes. A run failed
+    meanwhile by `fail_stale_runs` is left failed and writes nothing.
+    """
+    app = current_app._get_current_object()
+    run = _claim(run_id, worker)
+    if run is None:
+        log.info("Matching run %s was not queued any more; nothing to do", run_id)
+        return None
+    interval = float(app.config.get("MATCHING_HEARTBEAT_SECONDS", 10))
+    try:
+        with Heartbeat(app, run_id, interval):
+            return _process(run_id)
+    except RunLost:
+        db.session.rollback()
+        log.warning("Matching run %s was failed while it ran; its result is dropped", run_id)
+        return None
+    except Exception:  # last resort: never leave a run "running"
+        log.exception("Background matching run %s crashed", run_id)
+        db.session.rollback()
+        run = db.session.get(MatchingRun, run_id)
+        if run is not None and run.status in RunStatus.IN_PROGRESS:
+            _fail(run, "The run stopped unexpectedly; see the worker's log.")
+            db.session.commit()
+        return run
+
+
+def _process(run_id: int) -> MatchingRun:
+    run = _still_mine(run_id)
+    if run.market_input is None:
+        # Read the market here, not in the request: at 45,000 listings this takes
+        # seconds, and the request has answered 202 long ago.
+        expire_due()
+        expire_listings()
+        run.market_input = build_market_document(run.settings)
+    document = copy.deepcopy(run.market_input)
+    run.progress = f"solving ({len(document['listings'])} open listings)"
+    db.session.commit()
+    db.session.close()
+    try:
+        result = solve_document(document)
+    except Exception as exc:
+        log.exception("Background matching run %s failed in the engine", run_id)
+        run = _still_mine(run_id)
+        _fail(run, f"The engine failed: {exc}")
+        db.session.commit()
+        return run
+    _still_mine(run_id, f"writing {len(result.get('exchanges') or [])} proposal(s)")
+    db.session.commit()
+    run = _still_mine(run_id)
+    try:
+        with db.session.begin_nested():
+            outcome = _store_proposals(run, result)
+    except Exception as exc:
+        log.exception("Background matching run %s could not store proposals", run_id)
+        _fail(run, f"Could not store the proposals: {exc}")
+        db.session.commit()
+        return run
+    _finish(run, result, outcome)
+    db.session.commit()
+    return run

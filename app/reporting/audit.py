@@ -3,9 +3,12 @@ each exchange's timeline, and the verification that pairs the ledger with the
 proposals.
 
 `verify_ledger` is the verification the pages, the API and `flask ledger verify`
-run: the ledger's own chain check (`app.ledger.services.verify_chain`) plus the
-cross-check that every completed proposal has exactly one trade entry per leg and
-no other proposal has any (which also catches entries cut off the chain's end).
+run: the ledger's own chain check (`app.ledger.services.verify_chain`: hashes, links,
+value = quantity × unit value, reversals netting their originals) plus the
+cross-check against the proposals: every completed proposal has exactly one trade
+entry per leg and no other proposal has any (which also catches entries cut off the
+chain's end), and each trade entry carries its leg's proposal, parties, currency,
+quantity, unit value and value.
 Everything here is read-only and needs the policy's "ledger.read_all".
 """
 
@@ -25,6 +28,7 @@ from app.extensions import db
 from app.ledger import chain
 from app.ledger.models import EntryKind, LedgerEntry
 from app.ledger.services import verify_chain
+from app.market.models import Currency
 from app.proposals.models import (
     Action,
     Proposal,
@@ -41,15 +45,60 @@ def verify_ledger(actor: User | None = None,
                   anchors: Mapping[int, str] | None = None) -> chain.VerifyResult:
     """Check the whole chain in the database, streaming, then cross-check it
     against the proposals: every completed proposal must have exactly one trade
-    entry per leg (this also catches entries cut off the end of the chain)."""
+    entry per leg (this also catches entries cut off the end of the chain), and
+    every trade entry must carry its leg's amounts and parties. A chain rewritten
+    with freshly computed hashes is consistent in itself; these checks (and
+    anchors) are what expose it."""
     verifier = chain.ChainVerifier(full=True, anchors=anchors)
     result = verify_chain(actor, verifier=verifier)
+    for sequence, message in leg_mismatches():
+        verifier.add_problem(sequence, chain.ProblemKind.LEG, message)
     for proposal_id, legs, entries in unmatched_completions():
         verifier.add_problem(None, chain.ProblemKind.MISSING,
                              f"proposal {proposal_id} is completed with {legs} leg(s) but has "
                              f"{entries} trade entr{'y' if entries == 1 else 'ies'} in the "
                              "ledger")
     return result
+
+
+# Trade entry field → the proposal leg's column it must equal.
+_LEG_FIELDS = ("proposal_id", "giver_id", "receiver_id", "quantity", "unit_value", "value")
+
+
+def leg_mismatches() -> list[tuple[int, str]]:
+    """(sequence, what differs) for each trade entry whose proposal, parties, currency,
+    quantity, unit value or value is not its proposal leg's, or whose leg does not
+    exist. One query (the comparison runs in the database), in sequence order."""
+    entry, leg = LedgerEntry.__table__, ProposalLeg.__table__
+    currency = Currency.__table__
+    columns = [entry.c.sequence, entry.c.leg_id, leg.c.id.label("leg"),
+               entry.c.currency_code.label("e_currency"), currency.c.code.label("l_currency")]
+    for name in _LEG_FIELDS:
+        columns += [entry.c[name].label(f"e_{name}"), leg.c[name].label(f"l_{name}")]
+    differs = [entry.c[name].is_distinct_from(leg.c[name]) for name in _LEG_FIELDS]
+    rows = db.session.execute(
+        db.select(*columns).select_from(entry)
+        .outerjoin(leg, leg.c.id == entry.c.leg_id)
+        .outerjoin(currency, currency.c.id == leg.c.currency_id)
+        .where(entry.c.kind == EntryKind.TRADE,
+               or_(leg.c.id.is_(None), entry.c.currency_code.is_distinct_from(currency.c.code),
+                   *differs))
+        .order_by(entry.c.sequence)
+    ).all()
+    found = []
+    for row in rows:
+        m = row._mapping
+        if m["leg"] is None:
+            found.append((m["sequence"], f"names leg {m['leg_id']}, which does not exist"))
+            continue
+        wrong = [f"{name.removesuffix('_id')} {m[f'e_{name}']} where the leg has "
+                 f"{m[f'l_{name}']}"
+                 for name in _LEG_FIELDS if m[f"e_{name}"] != m[f"l_{name}"]]
+        if m["e_currency"] != m["l_currency"]:
+            wrong.append(f"currency {m['e_currency']} where the leg has {m['l_currency']}")
+        found.append((m["sequence"], f"differs from its proposal leg {m['leg_id']}: "
+                                     f"{'; '.join(wrong) or 'amounts differ'}"))
+    return found
 
 
 def unmatched_completions() -> list[tuple[int, int, int]]:

@@ -197,16 +197,18 @@ def test_rewriting_the_chain_with_fresh_hashes_is_caught_by_an_anchor(
     old_head = ledger["entries"][-1]
     anchor = f"{old_head.sequence}:{old_head.hash}"
     entries = [chain.canonical_fields(e) for e in ledger["entries"]]
-    entries[2]["quantity"] = 5
-    entries[2]["value"] = "500.00"
+    # Who confirmed is not in the proposal's legs, so nothing but an anchor can tell
+    # (changed amounts are also caught against the legs: tests/ledger/test_amounts.py).
+    entries[2]["confirmed_by_name"] = "Mallory"
     previous = chain.GENESIS_HASH
     statements = []
     for fields in entries:
         fields["previous_hash"] = previous
         previous = chain.compute_hash(fields)
-        statements.append(f"UPDATE ledger_entries SET quantity = {fields['quantity']}, "
-                          f"value = {fields['value']}, previous_hash = 'tmp{fields['sequence']}'"
-                          f", hash = '{previous}' WHERE sequence = {fields['sequence']}")
+        statements.append(f"UPDATE ledger_entries SET confirmed_by_name = "
+                          f"'{fields['confirmed_by_name']}', previous_hash = "
+                          f"'tmp{fields['sequence']}', hash = '{previous}' "
+                          f"WHERE sequence = {fields['sequence']}")
     statements += [f"UPDATE ledger_entries SET previous_hash = '{f['previous_hash']}' "
                    f"WHERE sequence = {f['sequence']}" for f in entries]
     bypass_triggers(statements)

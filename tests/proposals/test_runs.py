@@ -165,6 +165,9 @@ def test_large_markets_run_in_the_background(market, app):
     assert run.started_at is not None and run.finished_at is not None
     assert len(run.proposals) == 1
     assert run.progress.startswith("completed")
+    # The thread read the market itself (the request only queued the run).
+    assert run.market_input is not None and run.heartbeat_at is not None
+    assert run.worker.startswith("thread in process ")
 
 
 def test_a_rolled_back_background_run_never_starts(market, app):
@@ -209,3 +212,31 @@ def test_currency_value_is_copied_when_proposed(market):
     db.session.commit()
     proposal = reload(MatchingRun, run.id).proposals[0]
     assert {leg.unit_value for leg in proposal.legs} == {100}
+
+
+def test_a_running_run_without_heartbeat_is_failed_and_a_new_one_starts(market, app):
+    """Without a job queue too: a run whose thread (or worker) stopped beating for
+    MATCHING_HEARTBEAT_TIMEOUT seconds no longer blocks the matcher."""
+    from app.core.clock import utcnow
+
+    _reciprocal(market)
+    app.config["MATCHING_BACKGROUND_THRESHOLD"] = 0
+    run_id = matching.start_run(market.coordinator).id
+    db.session.info.pop("matching.pending_background_runs", None)  # its thread never starts
+    db.session.commit()
+    assert reload(MatchingRun, run_id).market_input is None  # the worker reads the market
+    assert matching._claim(run_id, "thread in process 1") is not None
+    run = reload(MatchingRun, run_id)
+    run.heartbeat_at = utcnow() - timedelta(seconds=30)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        matching.start_run(market.coordinator)
+    db.session.rollback()
+    reload(MatchingRun, run_id).heartbeat_at = utcnow() - timedelta(seconds=61)
+    db.session.commit()
+    new = matching.start_run(market.coordinator, background=False)
+    db.session.commit()
+    assert reload(MatchingRun, new.id).status == RunStatus.COMPLETED
+    failed = reload(MatchingRun, run_id)
+    assert failed.status == RunStatus.FAILED and failed.finished_at is not None
+    assert "no heartbeat since" in failed.error and "thread in process 1" in failed.error
