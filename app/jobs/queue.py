@@ -7,6 +7,7 @@ id is derived from the run's id, so enqueuing the same run twice yields one job.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -37,7 +38,9 @@ class JobQueue:
 
     def enqueue(self, task: str, *args: Any, job_id: str | None = None,
                 timeout: int = 600) -> Any:
-        """Put `app.jobs.tasks.<task>(*args)` on the queue."""
+        """Put `app.jobs.tasks.<task>(*args)` on the queue. Job ids start with the queue's
+        name, so every key of this queue's jobs in Redis names it."""
+        job_id = job_id or f"{self.name}-{task}-{uuid.uuid4().hex}"
         return self.queue.enqueue(f"{TASKS}.{task}", *args, job_id=job_id,
                                   job_timeout=timeout, result_ttl=24 * 3600,
                                   failure_ttl=7 * 24 * 3600,

@@ -44,8 +44,9 @@ def queued_app(app, redis_url):
     queue = app.extensions["job_queue"]
     yield app
     app.extensions.pop("job_queue", None)
-    for key in queue.redis.scan_iter(f"*{token}*"):
+    for key in queue.redis.scan_iter(f"*{token}*"):  # jobs, results, registries, workers
         queue.redis.delete(key)
+    queue.redis.srem("rq:queues", f"rq:queue:{token}")
     queue.redis.close()
 
 
