@@ -180,10 +180,12 @@ def solve_packing(
                 highs.add_dense_row(h, stage.coefficients, achieved - slack, highs.INF)
             else:
                 highs.add_dense_row(h, stage.coefficients, -highs.INF, achieved + slack)
-    if guided is not None and first_bound is not None:
+    if guided is not None:
         # The LP bound holds too (both are in the first stage's maximised sense); when HiGHS
-        # stops before its root is done it can be the tighter one.
-        first_bound = min(first_bound, guided.lp_bound)
+        # stops before its root is done it can be the tighter one, and when the guided start
+        # used up the time before any stage ran it is the only bound there is.
+        first_bound = guided.lp_bound if first_bound is None else min(first_bound,
+                                                                      guided.lp_bound)
     chosen = np.flatnonzero(x > 0.5)
     for stage in stages:
         stage_values[stage.name] = float(stage.coefficients[chosen].sum())

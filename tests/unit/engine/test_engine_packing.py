@@ -65,3 +65,12 @@ def test_a_timed_out_program_still_reports_a_valid_bound():
     x = np.zeros(usage.shape[1])
     x[result.chosen] = 1.0
     assert np.all(usage @ x <= capacity + 1e-9)
+
+
+def test_a_limit_used_up_by_the_guided_start_still_reports_the_lp_bound():
+    """No integer stage gets to run (the LP-guided start takes the whole limit): the bound
+    is the LP's, never infinity (seen on a loaded machine with a 0.05 s limit)."""
+    usage, capacity, stages = random_packing(3, columns=400, rows=60)
+    result = solve_packing(usage, capacity, stages, 1e-4, guided_min_columns=0)
+    assert np.isfinite(result.bound)
+    assert result.stages[0]["bound"] + 1e-6 >= result.bound >= result.stage_values["needs"]
