@@ -111,8 +111,9 @@ KINDS = ["NHS trust", "primary care network", "council", "housing association",
 
 def realistic_market(n_orgs: int, seed: int = 1, listings_per_org: tuple[int, int] = (4, 14),
                      n_regions: int | None = None, max_cycle: int = 3, max_chain: int = 3,
-                     fairness: float = 0.5) -> dict:
-    """A market document: organisations in regions trading staff, jobs, training, premises."""
+                     fairness: float = 0.5, remote_training: float = 0.3) -> dict:
+    """A market document: organisations in regions trading staff, jobs, training, premises.
+    ``remote_training``: share of training listings offered or needed remotely (any area)."""
     rng = np.random.default_rng(seed)
     n_regions = n_regions or max(3, n_orgs // 40)
     regions = [f"region-{i}" for i in range(n_regions)]
@@ -139,7 +140,8 @@ def realistic_market(n_orgs: int, seed: int = 1, listings_per_org: tuple[int, in
                        "currency": currency,
                        "category": str(rng.choice(CATEGORIES[currency])),
                        "tags": [], "quantity": quantity,
-                       "remote": bool(currency == "training" and rng.random() < 0.3)}
+                       "remote": bool(currency == "training"
+                                      and rng.random() < remote_training)}
             if kind == "offer":
                 listing["tags"] = [t for t in TAGS if rng.random() < 0.35]
                 listing["gift"] = bool(rng.random() < 0.05)

@@ -1,5 +1,9 @@
 """Matching benchmark: our engine vs kep_solver (the peer) vs a greedy baseline, in one run.
 
+Graph pools are compared with kep_solver; markets with the previous market method (the
+enumeration kept in ``matching_engine.legacy_market``) and a greedy packing, side by side on the
+same instances (``--market-table``: markets only). Arc building has its own cases (``build-*``).
+
     python bench/matching.py                # every case (the peer can take minutes per case)
     python bench/matching.py --quick        # a small subset
     python bench/matching.py --only saidman-1000 --peer-timeout 120
@@ -52,17 +56,29 @@ CASES: dict[str, dict] = {
     "saidman-1000+5%g-K3": {"kind": "pool", "pairs": 1000, "gifts": 0.05, "L": 3, "K": 3},
     "saidman-1000+5%g-K4": {"kind": "pool", "pairs": 1000, "gifts": 0.05, "L": 3, "K": 4,
                             "target": 30.0},
-    "market-50": {"kind": "market", "orgs": 50, "L": 3, "K": 3},
-    "market-100": {"kind": "market", "orgs": 100, "L": 3, "K": 2},
-    "market-200": {"kind": "market", "orgs": 200, "L": 3, "K": 0},
-    "national-300": {"kind": "market", "orgs": 300, "L": 3, "K": 3, "generator": "national"},
-    "national-1000": {"kind": "market", "orgs": 1000, "L": 3, "K": 3, "generator": "national"},
+    # Markets: realistic (bench/generators.py), default settings (cycles <= 3, chains <= 3,
+    # fairness 0.5, lexicographic); "limit" is the solve's time limit, "target" the issue's.
+    "market-50": {"kind": "market", "orgs": 50, "limit": 30},
+    "market-100": {"kind": "market", "orgs": 100, "limit": 30, "target": "optimal <= 30 s"},
+    "market-200": {"kind": "market", "orgs": 200, "limit": 30, "target": "optimal <= 30 s"},
+    "market-500": {"kind": "market", "orgs": 500, "limit": 30, "target": "optimal <= 30 s"},
+    "market-1000": {"kind": "market", "orgs": 1000, "limit": 60, "target": "optimal <= 60 s"},
+    "market-2000": {"kind": "market", "orgs": 2000, "limit": 120,
+                    "target": "optimal <= 120 s or gap <= 0.5 %"},
+    # National markets, doubling (the last one is the issue's national round).
+    "national-1250": {"kind": "market", "orgs": 1250, "limit": 600, "generator": "national"},
+    "national-2500": {"kind": "market", "orgs": 2500, "limit": 600, "generator": "national"},
+    "national-5000": {"kind": "market", "orgs": 5000, "limit": 600, "generator": "national"},
+    "national-10000": {"kind": "market", "orgs": 10000, "limit": 600, "generator": "national",
+                       "target": "<= 600 s, gap <= 1 %, <= 8 GiB"},
+    # Building the exchange graph of an app-sized market (2,000 organisations, ~45,000
+    # listings, ~3 M arcs).
+    "build-app-2000": {"kind": "build", "orgs": 2000, "target": "<= 10 s"},
 }
-QUICK = ["saidman-250", "saidman-330+10%g-K3", "saidman-1000", "market-50"]
+QUICK = ["saidman-250", "saidman-330+10%g-K3", "saidman-1000", "market-50", "market-100"]
 SEED = 1
-#: Markets are run with this time limit (the app's default is 30 s): past it, the result is the
-#: best found with its proven bound.
-MARKET_TIME_LIMIT = 60.0
+#: The previous method and the greedy baseline run in subprocesses with this memory cap (GB).
+LEGACY_MEMORY_GB = 8.0
 
 
 # --------------------------------------------------------------------------- instances
@@ -123,49 +139,67 @@ def worker_ours(name: str, time_limit: float) -> dict:
             "three_cycles": three, "greedy": greedy_value, "greedy_time": greedy_time}
 
 
-def worker_market(name: str, time_limit: float) -> dict:
+def market_document(case: dict) -> dict:
+    if case["kind"] == "build":
+        return realistic_market(case["orgs"], SEED, listings_per_org=(12, 34), n_regions=50,
+                                remote_training=0.2)
+    make = national_market if case.get("generator") == "national" else realistic_market
+    return make(case["orgs"], SEED)
+
+
+def worker_market(name: str, method: str) -> dict:
+    """One market, one method: ``ours`` (solve), ``legacy`` (the enumeration method) or
+    ``greedy`` (the legacy candidates, packed greedily: most needs, then most value)."""
     import numpy as np
 
-    from matching_engine import packing, solve
-    from matching_engine.exchanges import enumerate_candidates
-    from matching_engine.market import build_arcs, parse_market
-    from matching_engine.market_solver import _columns
-    from matching_engine.packing import greedy_packing
+    from matching_engine import solve
+    from matching_engine.legacy_market import solve_legacy
 
     case = CASES[name]
-    make = national_market if case.get("generator") == "national" else realistic_market
-    doc = make(case["orgs"], SEED, max_cycle=case["L"], max_chain=case["K"])
-    limit = min(time_limit, MARKET_TIME_LIMIT)
+    doc = market_document(case)
+    limit = float(case["limit"])
     started = time.perf_counter()
-    result = solve(doc, time_limit=limit)
+    if method == "greedy":
+        from matching_engine.exchanges import enumerate_candidates
+        from matching_engine.legacy_market import _columns
+        from matching_engine.market import build_arcs, parse_market
+        from matching_engine.packing import greedy_packing
+
+        market = parse_market(doc)
+        arcs = build_arcs(market)
+        cands = enumerate_candidates(market, arcs, 3, 3, time.monotonic() + 0.4 * limit)
+        cols = _columns(market, arcs, cands)
+        score = cols["needs"] + cols["value"] / (1.0 + cols["value"].max(initial=0.0))
+        chosen = greedy_packing(cols["usage"].tocsr(), cols["capacity"], score)
+        return {"objective": float(np.sum(cols["needs"][chosen])),
+                "wall": time.perf_counter() - started, "truncated": cands.truncated,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    result = (solve if method == "ours" else solve_legacy)(doc, time_limit=limit)
     wall = time.perf_counter() - started
-    # The same solve without the LP-guided start, for the side-by-side ratio.
-    guided_from = packing.LP_GUIDED_MIN_COLUMNS
-    packing.LP_GUIDED_MIN_COLUMNS = 10**12
-    p0 = time.perf_counter()
-    plain = solve(doc, time_limit=limit)
-    plain_wall = time.perf_counter() - p0
-    packing.LP_GUIDED_MIN_COLUMNS = guided_from
-    g0 = time.perf_counter()
-    market = parse_market(doc)
-    arcs = build_arcs(market)
-    cands = enumerate_candidates(market, arcs, case["L"], case["K"], time.monotonic() + 600)
-    cols = _columns(market, arcs, cands)
-    # Greedy: most needs first, then most value.
-    score = cols["needs"] + cols["value"] / (1.0 + cols["value"].max(initial=0.0))
-    chosen = greedy_packing(cols["usage"].tocsr(), cols["capacity"], score)
-    greedy_value = float(np.sum(cols["needs"][chosen]))
-    greedy_time = time.perf_counter() - g0
     stats = result["stats"]
     return {"objective": result["objective"], "bound": result["bound"],
-            "status": result["status"], "wall": wall, "phases": stats["phases"],
-            "peak_mb": stats["peak_memory_mb"], "method": stats.get("method"),
+            "gap": result.get("gap_percent"), "status": result["status"], "wall": wall,
+            "phases": stats["phases"], "peak_mb": stats["peak_memory_mb"],
             "columns": stats.get("candidate_exchanges"), "arcs": stats["arcs"],
-            "pairs": stats["nodes"], "gifts": 0, "listings": stats["listings"],
-            "three_cycles": None, "greedy": greedy_value, "greedy_time": greedy_time,
-            "guided": len(cols["paths"]) >= guided_from,
-            "plain": {"objective": plain["objective"], "bound": plain["bound"],
-                      "status": plain["status"], "wall": plain_wall}}
+            "orgs": stats["nodes"], "listings": stats["listings"],
+            "levels": result.get("objectives"), "stages": stats.get("stages"),
+            "parts": stats.get("parts"), "timed_out": stats.get("timed_out_phase"),
+            "truncated": stats.get("enumeration_truncated")}
+
+
+def worker_build(name: str, method: str) -> dict:
+    """Arc building only: the vectorised table (ours) or the previous Python loop."""
+    from matching_engine.arcs import build_arc_table
+    from matching_engine.market import build_arcs, parse_market
+    from matching_engine.memory import PeakMemory
+
+    doc = market_document(CASES[name])
+    market = parse_market(doc)
+    memory = PeakMemory().start()
+    started = time.perf_counter()
+    arcs = len(build_arc_table(market)) if method == "ours" else len(build_arcs(market))
+    return {"wall": time.perf_counter() - started, "arcs": arcs, "peak_mb": memory.peak_mb(),
+            "orgs": len(doc["organisations"]), "listings": len(doc["listings"])}
 
 
 def worker_peer(name: str) -> dict:
@@ -244,15 +278,103 @@ def fmt(x, digits=2) -> str:
     return str(x)
 
 
+def market_rows(names: list[str], args, raw: dict) -> list[list[str]]:
+    """Run the market and build cases (each method in its own subprocess) and tabulate."""
+    rows = []
+    for name in names:
+        case = CASES[name]
+        print(f"## {name} ...", flush=True)
+        if case["kind"] == "build":
+            ours = run_worker(["build", name, "ours"], 600)
+            legacy = run_worker(["build", name, "legacy"], args.legacy_build_timeout,
+                                LEGACY_MEMORY_GB) if args.legacy_build else None
+            raw[name] = {"ours": ours, "legacy": legacy}
+            print(json.dumps(raw[name]), flush=True)
+            old = "not run (--legacy-build)" if legacy is None else (
+                legacy.get("error") or f"{legacy['wall']:.1f} s")
+            met = "ours " + ours.get("error", "") if "error" in ours else (
+                f"{case['target']}: " + ("met" if ours["wall"] <= 10 else "NOT met"))
+            rows.append([name, f"{ours.get('orgs')} orgs / {ours.get('listings')} listings",
+                         str(ours.get("arcs")), "build only", f"{ours.get('wall', 0):.2f} s",
+                         f"{ours.get('peak_mb', 0):.0f}", "", "", "", old, "", "", "", met])
+            continue
+        limit = float(case["limit"])
+        ours = run_worker(["market", name, "ours"], limit + 300)
+        legacy = greedy = None
+        if not args.no_legacy:
+            legacy = run_worker(["market", name, "legacy"], 3 * limit + 300, LEGACY_MEMORY_GB)
+            greedy = run_worker(["market", name, "greedy"], 2 * limit + 300, LEGACY_MEMORY_GB)
+        raw[name] = {"ours": ours, "legacy": legacy, "greedy": greedy}
+        print(json.dumps(raw[name]), flush=True)
+        if "error" in ours:
+            rows.append([name, "ours " + ours["error"]])
+            continue
+        proven = ours["status"] == "optimal"
+        levels = ours.get("levels") or {}
+        level_cell = " / ".join(fmt(levels.get(k), 0 if k != "completion" else 1)
+                                for k in ("needs", "value", "parties", "completion"))
+        gap = ours.get("gap")
+        state = "optimal" if proven else (f"gap {gap:.2f} %" if gap is not None else "no bound")
+        ours_cell = f"{fmt(ours['objective'], 0)} / {fmt(ours['bound'], 0)} ({state})"
+        if legacy is None:
+            legacy_cell = "not run"
+        elif "error" in legacy:
+            legacy_cell = legacy["error"]
+        else:
+            legacy_cell = (f"{fmt(legacy['objective'], 0)} / {fmt(legacy['bound'], 0)} "
+                           f"({legacy['status']}{', cut' if legacy.get('truncated') else ''}), "
+                           f"{legacy['wall']:.1f} s, {legacy['peak_mb']:.0f} MB")
+        greedy_cell = "not run" if greedy is None else (
+            greedy.get("error") or f"{fmt(greedy['objective'], 0)} ({greedy['wall']:.1f} s)")
+        ratio = "—"
+        if legacy and "error" not in legacy and legacy["objective"]:
+            ratio = f"{ours['objective'] / legacy['objective']:.3f}"
+        phases = ours["phases"]
+        main_phases = ", ".join(f"{k} {v:.1f}" for k, v in phases.items()
+                                if k != "total" and v >= 0.05)
+        target = case.get("target")
+        verdict = "—"
+        if target:
+            met = proven and ours["wall"] <= limit + 1
+            if name == "market-2000":
+                met = met or (gap is not None and gap <= 0.5)
+            if name == "national-10000":
+                met = ours["wall"] <= 601 and gap is not None and gap <= 1.0 \
+                    and ours["peak_mb"] <= 8192
+            verdict = f"{target}: " + ("met" if met else "NOT met")
+        parts = ours.get("parts") or {}
+        largest = ", ".join(map(str, parts.get("sizes", [])[:3]))
+        rows.append([name, f"{ours['orgs']} orgs / {ours['listings']} listings",
+                     str(ours["arcs"]), f"{limit:.0f} s", f"{ours['wall']:.1f} s",
+                     f"{ours['peak_mb']:.0f}", ours_cell, level_cell,
+                     f"{parts.get('count', '—')} ({largest})",
+                     legacy_cell, greedy_cell, ratio, main_phases, verdict])
+    return rows
+
+
+MARKET_HEADER = ["case", "size", "arcs", "limit", "ours time", "ours peak MB",
+                 "ours needs / bound (status)", "ours levels: needs / value / parties² / "
+                 "completion", "parts (largest)", "previous method: needs / bound (status), "
+                 "time, peak", "greedy needs (time)", "ours/previous needs", "ours phases (s)",
+                 "target"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--only", nargs="*", help="case names (see --list)")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--markets", action="store_true", help="only the market and build cases")
     parser.add_argument("--no-peer", action="store_true", help="skip kep_solver")
+    parser.add_argument("--no-legacy", action="store_true",
+                        help="skip the previous market method and the greedy baseline")
+    parser.add_argument("--legacy-build", action="store_true",
+                        help="also time the previous Python arc building (minutes at 2,000)")
+    parser.add_argument("--legacy-build-timeout", type=float, default=400.0)
     parser.add_argument("--peer-timeout", type=float, default=300.0)
     parser.add_argument("--peer-memory-gb", type=float, default=8.0)
-    parser.add_argument("--time-limit", type=float, default=300.0, help="our time limit")
+    parser.add_argument("--time-limit", type=float, default=300.0,
+                        help="our time limit on graph pools (markets use their case's limit)")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,9 +382,11 @@ def main() -> int:
     if args.worker:
         role, name = args.worker[0], args.worker[1]
         if role == "ours":
-            kind = CASES[name]["kind"]
-            fn = worker_market if kind == "market" else worker_ours
-            print(json.dumps(fn(name, float(args.worker[2]))))
+            print(json.dumps(worker_ours(name, float(args.worker[2]))))
+        elif role == "market":
+            print(json.dumps(worker_market(name, args.worker[2])))
+        elif role == "build":
+            print(json.dumps(worker_build(name, args.worker[2])))
         else:
             print(json.dumps(worker_peer(name)))
         return 0
@@ -272,16 +396,19 @@ def main() -> int:
         return 0
 
     names = args.only or (QUICK if args.quick else list(CASES))
+    if args.markets:
+        names = [n for n in names if CASES[n]["kind"] in ("market", "build")]
     load = os.getloadavg()
     print(f"# matching benchmark — {time.strftime('%Y-%m-%d %H:%M')} — {os.cpu_count()} CPUs, "
-          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start")
-    rows, raw, failures, market_rows = [], {}, [], []
-    for name in names:
+          f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at start")
+    rows, raw, failures = [], {}, []
+    graph_names = [n for n in names if CASES[n]["kind"] not in ("market", "build")]
+    for name in graph_names:
         case = CASES[name]
         print(f"## {name} ...", flush=True)
         ours = run_worker(["ours", name, str(args.time_limit)], args.time_limit + 600)
         peer = None
-        if case["kind"] != "market" and not args.no_peer:
+        if not args.no_peer:
             peer = run_worker(["peer", name], args.peer_timeout, args.peer_memory_gb)
         raw[name] = {"ours": ours, "peer": peer}
         print(json.dumps(raw[name]), flush=True)
@@ -306,15 +433,6 @@ def main() -> int:
         main_phases = ", ".join(f"{k} {v:.2f}" for k, v in phases.items()
                                 if k not in ("total", "pricing") and v >= 0.05)
         size = f"{ours['pairs']}" + (f"+{ours['gifts']}g" if ours["gifts"] else "")
-        if case["kind"] == "market":
-            size = f"{ours['pairs']} orgs / {ours['listings']} listings"
-            plain = ours["plain"]
-            market_rows.append([
-                name, size, fmt(ours["columns"]), "yes" if ours["guided"] else "no (small)",
-                f"{fmt(ours['objective'], 0)} / {ours['bound']:.0f} ({ours['wall']:.1f} s)",
-                f"{fmt(plain['objective'], 0)} / {plain['bound']:.0f} ({plain['wall']:.1f} s)",
-                f"{ours['objective'] / plain['objective']:.3f}" if plain["objective"] else "—",
-            ])
         rows.append([
             name, size, str(ours["arcs"]), fmt(ours["three_cycles"]),
             f"{ours['wall']:.2f} s", main_phases, fmt(ours["objective"], 0),
@@ -326,31 +444,32 @@ def main() -> int:
             "—" if met is None else (f"< {target:.0f} s: met" if met else
                                      f"< {target:.0f} s: NOT met"),
         ])
-    header = ["case", "size", "arcs", "3-cycles", "ours time", "ours phases (s)", "ours obj",
-              "ours status", "ours peak MB", "kep_solver time", "kep obj*", "greedy obj",
-              "kep/ours time", "ours/greedy obj", "target"]
-    print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row + [""] * (len(header) - len(row))) + " |")
-    print("\n* kep_solver's transplant count minus its number of chains "
-          "(it also counts each chain's final donation).")
-    if market_rows:
-        header = ["market", "size", "candidates", "LP-guided start", "with it: obj / bound (time)",
-                  "without: obj / bound (time)", "with/without obj"]
+    mrows = market_rows([n for n in names if n not in graph_names], args, raw)
+    if rows:
+        header = ["case", "size", "arcs", "3-cycles", "ours time", "ours phases (s)",
+                  "ours obj", "ours status", "ours peak MB", "kep_solver time", "kep obj*",
+                  "greedy obj", "kep/ours time", "ours/greedy obj", "target"]
         print()
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
-        for row in market_rows:
-            print("| " + " | ".join(row) + " |")
+        for row in rows:
+            print("| " + " | ".join(row + [""] * (len(header) - len(row))) + " |")
+        print("\n* kep_solver's transplant count minus its number of chains "
+              "(it also counts each chain's final donation).")
+    if mrows:
+        print()
+        print("| " + " | ".join(MARKET_HEADER) + " |")
+        print("|" + "---|" * len(MARKET_HEADER))
+        for row in mrows:
+            print("| " + " | ".join(row + [""] * (len(MARKET_HEADER) - len(row))) + " |")
     load = os.getloadavg()
-    print(f"load average at end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    print(f"load average at end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(raw, indent=1))
     assert not failures, "optimum differs from kep_solver: " + "; ".join(failures)
-    print("same optimum as kep_solver wherever both finished: yes")
+    if rows:
+        print("same optimum as kep_solver wherever both finished: yes")
     return 0
 
 

@@ -195,3 +195,38 @@ def check_market_result(doc: dict, result: dict, max_cycle: int, max_chain: int)
                 assert ratio >= theta - 1e-6, f"unfair for {org}: {ratio} < {theta}"
     for lid, amount in used.items():
         assert amount <= quantity[lid] + 1e-9, f"listing {lid} over-used: {amount}"
+
+
+@st.composite
+def shared_market_documents(draw, max_orgs: int = 4, max_listings: int = 10):
+    """Markets where one listing can serve several exchanges: big offers (some of them gifts
+    that can start several chains) against small needs with minimums, one or two
+    currencies, so that exchanges compete for the same listings' quantities."""
+    n_orgs = draw(st.integers(3, max_orgs))
+    orgs = [{"id": str(i + 1), "name": f"Org {i + 1}",
+             "completion_rate": draw(st.sampled_from([1.0, 0.8, 0.6]))} for i in range(n_orgs)]
+    currencies = [{"code": "staff", "value": 300.0}, {"code": "jobs", "value": 100.0}]
+    listings = []
+    for j in range(draw(st.integers(4, max_listings))):
+        kind = "offer" if j % 2 == 0 else "need"
+        listing = {"id": str(200 + j), "organisation": draw(st.sampled_from(orgs))["id"],
+                   "kind": kind, "currency": draw(st.sampled_from(["staff", "staff", "jobs"])),
+                   "category": "any"}
+        if kind == "offer":
+            listing["quantity"] = draw(st.integers(4, 9))
+            listing["gift"] = draw(st.sampled_from([False, False, True]))
+        else:
+            quantity = draw(st.integers(1, 3))
+            listing["quantity"] = quantity
+            listing["category"] = draw(st.sampled_from([None, "any"]))
+            listing["min_quantity"] = draw(st.sampled_from([None, 1, max(1, quantity // 2)]))
+        listings.append(listing)
+    settings = {"max_cycle": draw(st.integers(2, 3)), "max_chain": draw(st.integers(1, 3)),
+                "fairness_threshold": draw(st.sampled_from([0.0, 0.25, 0.5]))}
+    if draw(st.booleans()) and draw(st.booleans()):
+        settings["objective"] = "weighted"
+        settings["weights"] = {"needs": 1.0, "value": draw(st.sampled_from([0.0, 0.001])),
+                               "parties": draw(st.sampled_from([0.0, 0.1])),
+                               "completion": draw(st.sampled_from([0.0, 1.0]))}
+    return {"organisations": orgs, "currencies": currencies, "listings": listings,
+            "settings": settings}

@@ -107,7 +107,7 @@ def test_market_fallback_when_the_integer_program_cannot_run(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("solver unavailable")
 
-    monkeypatch.setattr(market_solver, "solve_packing", broken)
+    monkeypatch.setattr(market_solver, "solve_stage", broken)
     from .test_engine_market import hub_market
 
     result = solve(hub_market(6))

@@ -1,0 +1,208 @@
+"""Integer solutions of one lexicographic stage of a part, with their proof (or bound).
+
+After column generation (with knapsack cuts) the LP bound ``z`` of the stage is valid for every
+packing of every exchange, generated or not. Then:
+
+1. An incumbent: the previous stage's packing (feasible: it meets every level fixed so far), or
+   for the first stage a greedy packing in the LP's order; then HiGHS's integer program over
+   the column pool (capacity rows, level rows and cuts), warm-started from it, stopping as soon
+   as it reaches the LP bound (rounded down when the stage's values are integers).
+2. Proof. Reaching the bound proves optimality. Otherwise *reduced-cost fixing*: with the LP's
+   optimal duals, any packing worth ``t`` or more uses only exchanges of reduced cost at least
+   ``t - z`` (each exchange costs the bound its reduced cost). All of them are searched for
+   (cycles and chains, exactly, up to ``RC_LIMIT``) and the integer program over them is exact
+   for anything better than the incumbent: HiGHS either proves the incumbent optimal, finds a
+   better packing, or stops on time with a bound that is then valid for the whole stage.
+
+Invariants: the returned packing always satisfies every capacity and every fixed level; the
+bound is always valid (never below a packing that exists); ``optimal`` is claimed only with a
+proof from 2.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from . import highs
+from .market_lns import improve
+from .market_master import EPS, Master, Objective
+
+#: Reduced-cost fixing gives up (no proof; the LP bound stands) beyond this many exchanges.
+RC_LIMIT = 300_000
+#: Knapsack cuts are separated during this share of the LP phase (the rest converges it).
+CUT_SHARE = 0.8
+#: Up to this many columns HiGHS's integer program runs over the whole pool.
+MIP_POOL = 6000
+#: Up to this many columns time is kept for reduced-cost fixing (a proof attempt).
+RC_POOL = 20_000
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    chosen: np.ndarray  # column indices of the packing
+    value: float
+    bound: float | None  # valid upper bound (maximised sense), None if none is known
+    status: str  # highs.OPTIMAL or highs.TIME_LIMIT
+    log: dict = field(default_factory=dict)
+
+
+def greedy(master: Master, order_score: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Columns in decreasing ``order_score`` (then cost), kept while every listing has room."""
+    part = master.part
+    room = part.capacity.copy()
+    chosen = []
+    paths = master.pool.paths
+    for j in np.lexsort((np.arange(len(cost)), -cost, -order_score)):
+        if cost[j] <= 0:
+            continue
+        arcs = list(paths[j])
+        rows = np.concatenate([part.offer_row[arcs], part.need_row[arcs]])
+        q = np.concatenate([part.quantity[arcs], part.quantity[arcs]])
+        if np.all(room[rows] + 1e-9 >= q):
+            room[rows] -= q
+            chosen.append(j)
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def mip(master: Master, allowed: np.ndarray | None, start: np.ndarray, seconds: float,
+        target: float | None) -> highs.Outcome | None:
+    """The integer program over the pool (``allowed`` columns only), from ``start``."""
+    if seconds <= 0.05:
+        return None
+    lp = master.h.getLp()
+    n = lp.num_col_
+    if n == 0:
+        return None
+    upper = np.ones(n)
+    if allowed is not None:
+        upper[~allowed] = 0.0
+    lp.col_upper_ = upper
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = highs.new_highs(seconds)
+    h.passModel(lp)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    if target is not None:
+        h.setOptionValue("objective_target", float(target) - 1e-6)
+        h.setOptionValue("mip_abs_gap", 0.999)
+    x0 = np.zeros(n)
+    x0[start] = 1.0
+    h.setSolution(n, np.arange(n, dtype=np.int32), x0)
+    return highs.run(h, mip=True)
+
+
+def solve_stage(master: Master, objective: Objective, start: np.ndarray | None,
+                deadline: float, lp_share: float = 0.5) -> StageOutcome:
+    """Optimise ``objective`` over the part (earlier levels already fixed in ``master``)."""
+    t0 = time.monotonic()
+    log: dict = {"stage": objective.name}
+    master.set_objective(objective)
+    lp_deadline = t0 + lp_share * max(deadline - t0, 0.0)
+    converged, outcome = master.column_generation(
+        lp_deadline, cuts_until=t0 + CUT_SHARE * lp_share * max(deadline - t0, 0.0))
+    bound = master.bound if math.isfinite(master.bound) else None
+    lp_value = outcome.objective if (converged and outcome is not None) else None
+    log.update(lp_bound=bound, lp_value=lp_value, converged=converged, cuts=len(master.cuts),
+               columns=len(master), lp_seconds=round(time.monotonic() - t0, 3),
+               lp_solves=master.lp_solves)
+    if not converged:
+        log["timed_out"] = "column_generation"
+
+    cost = master.cost(objective)
+    # Optimality within 1e-6 (relative), plus what the pricing tolerance adds to the bound.
+    tol = 1e-6 * max(1.0, abs(bound or 0.0)) + master.n_rows * EPS
+    if start is None:
+        x_lp = np.zeros(len(cost))
+        if outcome is not None and len(outcome.x):
+            x_lp[:len(outcome.x)] = outcome.x
+        start = greedy(master, x_lp, cost)
+    best = np.asarray(start, dtype=np.int64)
+    best_value = float(cost[best].sum())
+    target = None
+    if bound is not None:
+        target = math.floor(bound + 1e-6) if objective.integral else bound - tol
+    status = highs.TIME_LIMIT
+    levels = [(e["objective"], e["lower"]) for e in master.extra if e["kind"] == "level"]
+    if target is not None and best_value >= target - tol:
+        status = highs.OPTIMAL
+    else:
+        # Small pools: HiGHS's integer program over all of them (it may prove optimality);
+        # then, or on big pools straight away, large-neighbourhood search.
+        if len(master) <= MIP_POOL:
+            seconds = (deadline - time.monotonic()) * (0.5 if converged else 0.8)
+            out = mip(master, None, best, seconds, target)
+            if out is not None and out.status in (highs.OPTIMAL, highs.TIME_LIMIT,
+                                                  highs.TARGET):
+                found = np.flatnonzero(out.x > 0.5)
+                value = float(cost[found].sum())
+                if value > best_value + 1e-9:
+                    best, best_value = found, value
+            log["pool_mip"] = None if out is None else out.status
+        if target is None or best_value < target - tol:
+            reserve = 0.3 if (converged and len(master) <= RC_POOL) else 0.0
+            lns_deadline = deadline - reserve * max(deadline - time.monotonic(), 0.0)
+            improved, lns_log = improve(master, objective, best, lns_deadline, levels)
+            value = float(cost[improved].sum())
+            if value > best_value + 1e-9:
+                best, best_value = improved, value
+            log["lns"] = lns_log
+        if target is not None and best_value >= target - tol:
+            status = highs.OPTIMAL
+    if status != highs.OPTIMAL and bound is not None and time.monotonic() < deadline:
+        status, bound, best, best_value = _rc_fixing(master, objective, bound, best,
+                                                     best_value, deadline, log)
+    elif status != highs.OPTIMAL:
+        log.setdefault("timed_out", "integer_program")
+    if status == highs.OPTIMAL:
+        bound = best_value
+    elif bound is not None:
+        bound = max(bound, best_value)
+    log.update(status=status, seconds=round(time.monotonic() - t0, 3), value=best_value,
+               bound=bound)
+    return StageOutcome(objective.name, np.sort(best), best_value, bound, status, log)
+
+
+def _rc_fixing(master: Master, objective: Objective, bound: float, best: np.ndarray,
+               best_value: float, deadline: float, log: dict):
+    """Step 2 of the module docstring. Returns (status, bound, best, best_value)."""
+    step = 1.0 if objective.integral else 1e-6 * max(1.0, abs(best_value))
+    goal = best_value + step  # what a better packing must reach
+    threshold = goal - bound - 1e-7
+    r, kc, kh, wc = master.bound_weights
+    t = time.monotonic()
+    found, complete, _ = master.search(r, kc, kh, wc, threshold, RC_LIMIT, deadline,
+                                       exact_chains=True)
+    master.pricing_seconds += time.monotonic() - t
+    log["rc_threshold"] = threshold
+    if not complete:
+        log["rc_fixing"] = "too many exchanges or out of time"
+        log.setdefault("timed_out", "optimality_proof")
+        return highs.TIME_LIMIT, bound, best, best_value
+    master.add_columns(found.items())
+    allowed = master.pool.scores(r, kc, kh, wc) >= threshold
+    allowed[best] = True
+    log["rc_columns"] = int(allowed.sum())
+    if not allowed.any():
+        return highs.OPTIMAL, best_value, best, best_value  # nothing can do better
+    out = mip(master, allowed, best, deadline - time.monotonic(), None)
+    if out is None or out.status not in (highs.OPTIMAL, highs.TIME_LIMIT):
+        log.setdefault("timed_out", "optimality_proof")
+        return highs.TIME_LIMIT, bound, best, best_value
+    cost = master.cost(objective)
+    found_cols = np.flatnonzero(out.x > 0.5)
+    value = float(cost[found_cols].sum())
+    if value > best_value + 1e-9:
+        best, best_value = found_cols, value
+    if out.status == highs.OPTIMAL:
+        return highs.OPTIMAL, best_value, best, best_value
+    # Anything better than the incumbent lies in the pool: HiGHS's bound holds for it.
+    log.setdefault("timed_out", "optimality_proof")
+    return highs.TIME_LIMIT, max(best_value, min(bound, out.bound)), best, best_value
+
+
+__all__ = ["EPS", "StageOutcome", "solve_stage", "greedy", "mip"]
