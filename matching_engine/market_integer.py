@@ -29,17 +29,24 @@ import highspy
 import numpy as np
 
 from . import highs
-from .market_lns import improve
+from .market_lns import construct, improve
 from .market_master import EPS, Master, Objective
 
 #: Reduced-cost fixing gives up (no proof; the LP bound stands) beyond this many exchanges.
 RC_LIMIT = 300_000
 #: Knapsack cuts are separated during this share of the LP phase (the rest converges it).
 CUT_SHARE = 0.8
+#: Beyond this many listings in one part the LP is not attempted (it would not converge
+#: within a run's limit on a 2-core machine); see ``_without_lp``.
+LP_MAX_ROWS = 30_000
+#: Share of the time the constructive packing may take when there is no LP.
+CONSTRUCT_SHARE = 0.4
 #: Up to this many columns HiGHS's integer program runs over the whole pool.
 MIP_POOL = 6000
-#: Up to this many columns time is kept for reduced-cost fixing (a proof attempt).
+#: Up to this many columns reduced-cost fixing (a proof attempt) is tried, with this share of
+#: the time left.
 RC_POOL = 20_000
+RC_SHARE = 0.5
 
 
 @dataclass
@@ -102,6 +109,8 @@ def solve_stage(master: Master, objective: Objective, start: np.ndarray | None,
     t0 = time.monotonic()
     log: dict = {"stage": objective.name}
     master.set_objective(objective)
+    if master.part.n_rows > LP_MAX_ROWS:
+        return _without_lp(master, objective, start, deadline, log)
     lp_deadline = t0 + lp_share * max(deadline - t0, 0.0)
     converged, outcome = master.column_generation(
         lp_deadline, cuts_until=t0 + CUT_SHARE * lp_share * max(deadline - t0, 0.0))
@@ -128,35 +137,40 @@ def solve_stage(master: Master, objective: Objective, start: np.ndarray | None,
         target = math.floor(bound + 1e-6) if objective.integral else bound - tol
     status = highs.TIME_LIMIT
     levels = [(e["objective"], e["lower"]) for e in master.extra if e["kind"] == "level"]
-    if target is not None and best_value >= target - tol:
-        status = highs.OPTIMAL
-    else:
-        # Small pools: HiGHS's integer program over all of them (it may prove optimality);
-        # then, or on big pools straight away, large-neighbourhood search.
-        if len(master) <= MIP_POOL:
-            seconds = (deadline - time.monotonic()) * (0.5 if converged else 0.8)
-            out = mip(master, None, best, seconds, target)
-            if out is not None and out.status in (highs.OPTIMAL, highs.TIME_LIMIT,
-                                                  highs.TARGET):
-                found = np.flatnonzero(out.x > 0.5)
-                value = float(cost[found].sum())
-                if value > best_value + 1e-9:
-                    best, best_value = found, value
-            log["pool_mip"] = None if out is None else out.status
-        if target is None or best_value < target - tol:
-            reserve = 0.3 if (converged and len(master) <= RC_POOL) else 0.0
-            lns_deadline = deadline - reserve * max(deadline - time.monotonic(), 0.0)
-            improved, lns_log = improve(master, objective, best, lns_deadline, levels)
-            value = float(cost[improved].sum())
+
+    def reached() -> bool:
+        return target is not None and best_value >= target - tol
+
+    if not reached() and len(master) <= MIP_POOL:
+        # Small pools: HiGHS's integer program over all of them (it may meet the bound).
+        seconds = (deadline - time.monotonic()) * (0.5 if converged else 0.8)
+        out = mip(master, None, best, seconds, target)
+        if out is not None and out.status in (highs.OPTIMAL, highs.TIME_LIMIT, highs.TARGET):
+            found = np.flatnonzero(out.x > 0.5)
+            value = float(cost[found].sum())
             if value > best_value + 1e-9:
-                best, best_value = improved, value
-            log["lns"] = lns_log
-        if target is not None and best_value >= target - tol:
-            status = highs.OPTIMAL
-    if status != highs.OPTIMAL and bound is not None and time.monotonic() < deadline:
-        status, bound, best, best_value = _rc_fixing(master, objective, bound, best,
-                                                     best_value, deadline, log)
-    elif status != highs.OPTIMAL:
+                best, best_value = found, value
+        log["pool_mip"] = None if out is None else out.status
+    if reached():
+        status = highs.OPTIMAL
+    elif bound is not None and converged and len(master) <= RC_POOL:
+        # A proof attempt before searching further: cheap when the gap is small.
+        t = time.monotonic()
+        status, bound, best, best_value = _rc_fixing(
+            master, objective, bound, best, best_value,
+            time.monotonic() + RC_SHARE * max(deadline - time.monotonic(), 0.0), log)
+        log["rc_seconds"] = round(time.monotonic() - t, 3)
+    if status != highs.OPTIMAL and not reached() and time.monotonic() < deadline - 0.1:
+        t = time.monotonic()
+        improved, log["lns"] = improve(master, objective, best, deadline, levels,
+                                       target=target)
+        log["lns_seconds"] = round(time.monotonic() - t, 3)
+        value = float(master.cost(objective)[improved].sum())
+        if value > best_value + 1e-9:
+            best, best_value = improved, value
+    if status != highs.OPTIMAL and reached():
+        status = highs.OPTIMAL
+    if status != highs.OPTIMAL:
         log.setdefault("timed_out", "integer_program")
     if status == highs.OPTIMAL:
         bound = best_value
@@ -165,6 +179,26 @@ def solve_stage(master: Master, objective: Objective, start: np.ndarray | None,
     log.update(status=status, seconds=round(time.monotonic() - t0, 3), value=best_value,
                bound=bound)
     return StageOutcome(objective.name, np.sort(best), best_value, bound, status, log)
+
+
+def _without_lp(master: Master, objective: Objective, start: np.ndarray | None,
+                deadline: float, log: dict) -> StageOutcome:
+    """Markets too big for the LP within a run: a constructed packing, improved by
+    large-neighbourhood search; no bound of its own (the report uses the simple one)."""
+    t0 = time.monotonic()
+    log["lp"] = f"skipped ({master.part.n_rows} listings > {LP_MAX_ROWS})"
+    if start is None:
+        start, log["construct"] = construct(master, objective,
+                                            t0 + CONSTRUCT_SHARE * (deadline - t0))
+        log["construct_seconds"] = round(time.monotonic() - t0, 3)
+    levels = [(e["objective"], e["lower"]) for e in master.extra if e["kind"] == "level"]
+    t = time.monotonic()
+    best, log["lns"] = improve(master, objective, start, deadline, levels)
+    log["lns_seconds"] = round(time.monotonic() - t, 3)
+    value = float(master.cost(objective)[best].sum())
+    log.update(status=highs.TIME_LIMIT, seconds=round(time.monotonic() - t0, 3), value=value,
+               bound=None, columns=len(master), timed_out="integer_program")
+    return StageOutcome(objective.name, np.sort(best), value, None, highs.TIME_LIMIT, log)
 
 
 def _rc_fixing(master: Master, objective: Objective, bound: float, best: np.ndarray,

@@ -110,12 +110,20 @@ class Part:
         self.cycle_arc = ng & (comp[self.giver] == comp[self.receiver]) if max_cycle >= 2 \
             else np.zeros(m, dtype=bool)
         self.chains = ChainSearch(self.lg, max_chain)
-        # Arcs per listing row (for the knapsack cuts).
-        both = np.concatenate([self.offer_row, self.need_row])
-        arc_of = np.concatenate([np.arange(m), np.arange(m)])
-        order = np.lexsort((arc_of, both))
-        bounds = np.searchsorted(both[order], np.arange(self.n_rows + 1))
-        self.row_arcs = [arc_of[order[bounds[i]:bounds[i + 1]]] for i in range(self.n_rows)]
+        self._row_arcs: list[np.ndarray] | None = None
+
+    @property
+    def row_arcs(self) -> list[np.ndarray]:
+        """Arcs per listing row (for the knapsack cuts), built on first use."""
+        if self._row_arcs is None:
+            m = self.m
+            both = np.concatenate([self.offer_row, self.need_row])
+            arc_of = np.concatenate([np.arange(m), np.arange(m)])
+            order = np.lexsort((arc_of, both))
+            bounds = np.searchsorted(both[order], np.arange(self.n_rows + 1))
+            self._row_arcs = [arc_of[order[bounds[i]:bounds[i + 1]]]
+                              for i in range(self.n_rows)]
+        return self._row_arcs
 
     def canonical(self, path) -> tuple[int, ...]:
         """A cycle rotated to start with the arc given by its smallest organisation."""

@@ -82,14 +82,15 @@ def assemble(market: Market, table: ArcTable, label: np.ndarray, usable: np.ndar
                 weight = float(weights[j]) if weights is not None else levels[0]
                 objective_total += weight if not lexicographic else levels[0]
                 exchanges.append(exchange_record(table, arcs, kind, weight))
-        if not outs or outs[0].bound is None:
-            needs_b, value_b = trivial_bound(market, table, unit_arcs)
-            unit_bound = needs_b if lexicographic else (
-                (w["needs"] + w["completion"]) * needs_b + w["value"] * value_b)
-            bound_known = bound_known and math.isfinite(unit_bound)
-            bound_total += unit_bound
-        else:
-            bound_total += outs[0].bound
+        # The simple bound holds whatever happened; the solve's own bound when it is better.
+        needs_b, value_b = trivial_bound(market, table, unit_arcs)
+        unit_bound = needs_b if lexicographic else (
+            (w["needs"] + w["completion"]) * needs_b + w["value"] * value_b)
+        if outs and outs[0].bound is not None:
+            unit_bound = min(unit_bound, outs[0].bound) if math.isfinite(unit_bound) \
+                else outs[0].bound
+        bound_known = bound_known and math.isfinite(unit_bound)
+        bound_total += unit_bound
         expected = 3 if lexicographic else 1
         if len(outs) < expected or any(o.status != highs.OPTIMAL for o in outs):
             all_optimal = False
@@ -131,6 +132,12 @@ def assemble(market: Market, table: ArcTable, label: np.ndarray, usable: np.ndar
         levels = {"weighted": _round(objective)}
     phases["enumerate"] = pricing
     phases["solve"] = max(solving - pricing, 0.0)
+    for _, _, outs, _, _ in results:  # where the solve's time went, summed over units
+        for o in outs:
+            for key, name in (("lp_seconds", "column_generation"), ("lns_seconds", "lns"),
+                              ("construct_seconds", "construct"), ("rc_seconds", "proof")):
+                if o.log.get(key):
+                    phases[name] = phases.get(name, 0.0) + o.log[key]
     stages = []
     for entry in stage_log.values():
         entry["value"] = _round(entry["value"])
@@ -162,6 +169,7 @@ def assemble(market: Market, table: ArcTable, label: np.ndarray, usable: np.ndar
             "max_chain": max_chain,
             "parts": parts_stats(table, label, usable, units),
             "timed_out_phase": None if status == highs.OPTIMAL else timed_out,
+            "gap_percent": gap,  # repeated here: a stored run keeps only the statistics
             "phases": {k: round(v, 4) for k, v in phases.items()},
             "stages": stages,
             "method": (("greedy fallback (" + "; ".join(errors) + ")") if errors else

@@ -175,7 +175,8 @@ def solve_market(market: Market, max_cycle: int, max_chain: int, time_limit: flo
     """Clear ``market``; ``started`` is the monotonic time the solve began (for the deadline)."""
     from .market_report import assemble
 
-    deadline = started + time_limit
+    # Keep a margin for writing the result (a few % of the limit, at most 5 s).
+    deadline = started + time_limit - min(0.03 * time_limit + 0.05, 5.0)
     phases: dict[str, float] = {}
     t = time.monotonic()
     table = build_arc_table(market)
