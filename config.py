@@ -80,7 +80,7 @@ class Config:
     # A running matching run writes a heartbeat every MATCHING_HEARTBEAT_SECONDS; one
     # silent for MATCHING_HEARTBEAT_TIMEOUT seconds lost its worker and is failed.
     MATCHING_HEARTBEAT_SECONDS = int(os.environ.get("MATCHING_HEARTBEAT_SECONDS", 10))
-    MATCHING_HEARTBEAT_TIMEOUT = int(os.environ.get("MATCHING_HEARTBEAT_TIMEOUT", 60))
+    MATCHING_HEARTBEAT_TIMEOUT = int(os.environ.get("MATCHING_HEARTBEAT_TIMEOUT", 40))
     # The ledger head (sequence and hash) is appended to this file every
     # LEDGER_ANCHOR_SECONDS by the scheduler; keep it outside the database's reach.
     LEDGER_ANCHOR_FILE = os.environ.get("LEDGER_ANCHOR_FILE",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from app.api.core import AUTHENTICATED, endpoint
+from app.auth import admin_log
 from app.core.paging import paginate
 from app.ledger import services
 from app.ledger.routes import stream_export
@@ -31,6 +32,8 @@ from app.ledger.schemas import (
 )
 from app.reporting import audit, trust
 from app.reporting.schemas import (
+    AdminActionQuerySchema,
+    AdminActionSchema,
     PairListSchema,
     PairQuerySchema,
     TimelineSchema,
@@ -99,6 +102,16 @@ def export_csv(args: dict):
 def audit_trail(args: dict):
     """Every proposal transition (who, when, why), newest first, filtered."""
     statement = audit.transitions_statement(current_user, transition_filter(args))
+    return paginate(statement, args["page"], args["per_page"])
+
+
+@endpoint("/ledger/admin-actions", "GET", allow="admin_log.read", query=AdminActionQuerySchema(),
+          response=AdminActionSchema(), paged=True, tag="ledger")
+def admin_actions(args: dict):
+    """The audit log of administrative actions (accounts and roles, organisations,
+    currencies and their values, market settings), newest first, filtered."""
+    statement = admin_log.actions_statement(current_user,
+                                            admin_log.AdminActionFilter.from_args(args))
     return paginate(statement, args["page"], args["per_page"])
 
 

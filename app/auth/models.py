@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.choices import ChoiceSet
 from app.core.clock import TimestampMixin, utcnow
+from app.core.errors import AppendOnlyViolation
 from app.extensions import db
 
 
@@ -128,3 +129,64 @@ class ShownOnceSecret(db.Model):
     sealed: Mapped[str] = mapped_column(String(1024), nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(nullable=False, index=True)
+
+
+class AdminActionKind(ChoiceSet):
+    """What an administrative action changed (the audit log's `action`)."""
+
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_PASSWORD_RESET = "user.password_reset"
+    ORGANISATION_CREATED = "organisation.created"
+    ORGANISATION_UPDATED = "organisation.updated"
+    CURRENCY_CREATED = "currency.created"
+    CURRENCY_UPDATED = "currency.updated"
+    SETTINGS_UPDATED = "settings.updated"
+    LABELS = {
+        USER_CREATED: "Account created", USER_UPDATED: "Account changed",
+        USER_PASSWORD_RESET: "Password reset by an administrator",
+        ORGANISATION_CREATED: "Organisation added", ORGANISATION_UPDATED: "Organisation changed",
+        CURRENCY_CREATED: "Currency added", CURRENCY_UPDATED: "Currency changed",
+        SETTINGS_UPDATED: "Market settings changed",
+    }
+
+
+class AdminAction(db.Model):
+    """One administrative change (accounts, roles, organisations, currencies and their
+    values, market settings): who, when, what, and each changed field's old and new value.
+
+    Append-only like the ledger: the ORM refuses to change or delete a row, the database
+    triggers refuse it too, and the app's PostgreSQL role has no UPDATE or DELETE on it.
+    `actor_name` is a copy, so the record reads the same after the account changes; no
+    secret (password, token) is ever written into `changes`.
+    """
+
+    __tablename__ = "admin_actions"
+    __table_args__ = (CheckConstraint(AdminActionKind.sql_in("action"), name="action_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    target_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_id: Mapped[int | None]
+    target_label: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+    actor = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<AdminAction {self.id} {self.action} {self.target_type}:{self.target_id}>"
+
+
+# The database triggers (migration 0008) are the real guarantee; these make a mistaken
+# code path fail loudly before it reaches them.
+@event.listens_for(AdminAction, "before_update")
+def _refuse_update(mapper, connection, target: AdminAction) -> None:
+    raise AppendOnlyViolation(f"admin action {target.id} cannot be changed")
+
+
+@event.listens_for(AdminAction, "before_delete")
+def _refuse_delete(mapper, connection, target: AdminAction) -> None:
+    raise AppendOnlyViolation(f"admin action {target.id} cannot be deleted")

@@ -91,6 +91,10 @@ POLICY: dict[str, Rule] = {
                              message="Only auditors, coordinators and admins may see the whole "
                                      "ledger."),
     "ledger.reverse": _rule(COORDINATOR, message="Only a coordinator may reverse a ledger entry."),
+    # the audit log of administrative actions (app.auth.admin_log)
+    "admin_log.read": _rule(*READERS, system=True,
+                            message="Only auditors, coordinators and admins may see the log of "
+                                    "administrative actions."),
 }
 
 

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select
 
-from app.auth import policy
-from app.auth.models import ApiToken, LoginAttempt, Role, User
+from app.auth import admin_log, policy
+from app.auth.models import AdminActionKind, ApiToken, LoginAttempt, Role, User
 from app.auth.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.auth.tokens import issue_token, revoke_token
 from app.core.clock import utcnow
@@ -55,6 +55,8 @@ class LoginRefused(ServiceError):
 
 
 BAD_CREDENTIALS = "The email or password is not correct."
+#: What the audit log of administrative actions keeps of an account (never its password).
+USER_LOGGED_FIELDS = ("email", "name", "role", "organisation", "enabled")
 
 
 # --- validation helpers ------------------------------------------------------------------
@@ -317,6 +319,8 @@ def create_user(actor: User | None, *, email: str, name: str, role: str,
                 password_hash=hash_password(password), enabled=True)
     db.session.add(user)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.USER_CREATED, user, before=None,
+                     after=admin_log.snapshot(user, USER_LOGGED_FIELDS))
     return user
 
 
@@ -351,6 +355,7 @@ def update_user(actor: User | None, user: User, *, name: str | object = _UNSET,
                            errors={"role": ["This is the last enabled administrator."]})
 
     disabling = user.enabled and not new_enabled
+    before = admin_log.snapshot(user, USER_LOGGED_FIELDS)
     user.name = new_name
     user.role = new_role  # type: ignore[assignment]
     user.organisation = new_org  # type: ignore[assignment]
@@ -359,6 +364,8 @@ def update_user(actor: User | None, user: User, *, name: str | object = _UNSET,
         end_sessions(user)
         revoke_all_tokens(user)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.USER_UPDATED, user, before=before,
+                     after=admin_log.snapshot(user, USER_LOGGED_FIELDS))
     return user
 
 
@@ -386,6 +393,9 @@ def set_password(actor: User | None, user: User, new_password: str, *,
     end_sessions(user)
     if revoke_tokens:
         revoke_all_tokens(user)
+    if field == "password":  # someone else's password: an administrative action
+        admin_log.record(actor, AdminActionKind.USER_PASSWORD_RESET, user, before={},
+                         after={"tokens_revoked": bool(revoke_tokens)})
 
 
 # --- API tokens --------------------------------------------------------------------------

@@ -65,3 +65,8 @@ def error_body(status: int, message: str, *, code: str | None = None,
     }
     body.update(extra)
     return body
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Code tried to update or delete an append-only record (a ledger entry, an entry of
+    the administrative audit log): a programming error, never a user's."""

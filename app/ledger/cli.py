@@ -131,7 +131,8 @@ ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 def app_role_statements(role: str, database: str) -> list[str]:
     """The SQL that makes `role` the app's login: no superuser or other special powers,
     and on the tables only what the app does — SELECT, INSERT, UPDATE, DELETE, except the
-    ledger (SELECT and INSERT only: no UPDATE, DELETE or TRUNCATE) and the migrations'
+    ledger and the audit log of administrative actions (SELECT and INSERT only: no UPDATE,
+    DELETE or TRUNCATE) and the migrations'
     version table (SELECT, for /readyz). Not the owner, so it can neither alter a table
     nor disable the ledger's triggers, and not a superuser, so it cannot set
     session_replication_role. Idempotent: run it again after every `flask db upgrade`
@@ -151,6 +152,7 @@ def app_role_statements(role: str, database: str) -> list[str]:
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ledger_entries FROM {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON admin_actions FROM {role}",
         f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
     ]

@@ -10,16 +10,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.core.choices import ChoiceSet
 from app.core.clock import utcnow
+from app.core.errors import AppendOnlyViolation  # noqa: F401  (re-exported)
 from app.extensions import db
 
 
 class EntryKind(ChoiceSet):
     TRADE = "trade"
     REVERSAL = "reversal"
-
-
-class AppendOnlyViolation(RuntimeError):
-    """Raised when code tries to update or delete a ledger entry."""
 
 
 class LedgerEntry(db.Model):

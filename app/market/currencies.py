@@ -11,8 +11,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from app.auth import policy
-from app.auth.models import User
+from app.auth import admin_log, policy
+from app.auth.models import AdminActionKind, User
 from app.core.errors import NotFound
 from app.core.limits import (
     MAX_CATEGORIES,
@@ -139,6 +139,8 @@ def create_currency(actor: User | None, data: dict) -> Currency:
     currency = Currency(**_clean_currency(data, None))
     db.session.add(currency)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.CURRENCY_CREATED, currency, before=None,
+                     after=admin_log.snapshot(currency, CURRENCY_FIELDS))
     return currency
 
 
@@ -147,9 +149,13 @@ def update_currency(actor: User | None, currency: Currency, data: dict) -> Curre
     proposal legs copy the value per unit when the proposal is made."""
     policy.require(actor, "currency.manage")
     reject_unknown_fields(data, CURRENCY_FIELDS)
-    for field, value in _clean_currency(data, currency).items():
+    clean = _clean_currency(data, currency)
+    before = admin_log.snapshot(currency, CURRENCY_FIELDS)
+    for field, value in clean.items():
         setattr(currency, field, value)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.CURRENCY_UPDATED, currency, before=before,
+                     after=admin_log.snapshot(currency, CURRENCY_FIELDS))
     return currency
 
 

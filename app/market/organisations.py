@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_
 
-from app.auth import policy
-from app.auth.models import User
+from app.auth import admin_log, policy
+from app.auth.models import AdminActionKind, User
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.limits import (
     MAX_AREAS,
@@ -205,6 +205,12 @@ def _clean_exclusions(value: object, organisation: Organisation | None,
     return [org for org in found if organisation is None or org.id != organisation.id]
 
 
+def _logged(organisation: Organisation) -> dict:
+    """What the audit log of administrative actions keeps of an organisation."""
+    fields = (ORGANISATION_FIELDS - {"excluded_ids"}) | {"excluded"}
+    return admin_log.snapshot(organisation, fields)
+
+
 def create_organisation(actor: User | None, data: dict) -> Organisation:
     """Coordinators and admins add organisations to the partnership."""
     policy.require(actor, "organisation.manage")
@@ -215,6 +221,8 @@ def create_organisation(actor: User | None, data: dict) -> Organisation:
     organisation.excluded = excluded
     db.session.add(organisation)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.ORGANISATION_CREATED, organisation, before=None,
+                     after=_logged(organisation))
     return organisation
 
 
@@ -231,9 +239,12 @@ def update_organisation(actor: User | None, organisation: Organisation,
             errors={name: ["Only coordinators and administrators may change this."]
                     for name in refused})
     clean = _clean_organisation(data, organisation)
+    before = _logged(organisation)
     if "excluded" in clean:
         organisation.excluded = clean.pop("excluded")
     for field, value in clean.items():
         setattr(organisation, field, value)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.ORGANISATION_UPDATED, organisation, before=before,
+                     after=_logged(organisation))
     return organisation

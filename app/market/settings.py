@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.auth import policy
-from app.auth.models import User
+from app.auth import admin_log, policy
+from app.auth.models import AdminActionKind, User
 from app.core.limits import FAIRNESS_PLACES, MAX_SETTINGS_WEIGHT, SETTINGS_RANGES, WEIGHT_KEYS
 from app.core.validation import FieldErrors, finite_decimal, int_field, reject_unknown_fields
 from app.extensions import db
@@ -57,7 +57,11 @@ def update_settings(actor: User | None, data: dict) -> MarketSettings:
         else:
             clean["weights"] = {key: float(weights[key]) for key in WEIGHT_KEYS if key in weights}
     errors.raise_if_any("The settings have invalid fields.")
+    before = admin_log.snapshot(settings, SETTINGS_FIELDS)
     for field, value in clean.items():
         setattr(settings, field, value)
     db.session.flush()
+    admin_log.record(actor, AdminActionKind.SETTINGS_UPDATED, settings, before=before,
+                     after=admin_log.snapshot(settings, SETTINGS_FIELDS),
+                     label="Market settings")
     return settings

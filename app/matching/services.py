@@ -150,7 +150,7 @@ def fail_stale_runs(now: datetime | None = None) -> list[int]:
     Called before every run starts and by the scheduler (every 10 s). Flushes.
     """
     now = now or utcnow()
-    timeout = int(current_app.config.get("MATCHING_HEARTBEAT_TIMEOUT", 60))
+    timeout = int(current_app.config.get("MATCHING_HEARTBEAT_TIMEOUT", 40))
     failed = []
     for run in db.session.execute(
             select(MatchingRun).where(MatchingRun.status.in_(RunStatus.IN_PROGRESS))

@@ -12,7 +12,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.auth import admin_log
 from app.auth.decorators import permission_required
+from app.auth.models import AdminActionKind
 from app.auth.policy import role_may
 from app.core.paging import paginate
 from app.extensions import db
@@ -21,7 +23,7 @@ from app.ledger.routes import current_page, filter_choices, parse_args
 from app.proposals.models import Proposal, ProposalStatus
 from app.reporting import audit, over_time, trust
 from app.reporting.drawing import network_svg, over_time_svg
-from app.reporting.schemas import TransitionQuerySchema
+from app.reporting.schemas import AdminActionQuerySchema, TransitionQuerySchema
 
 bp = Blueprint("reporting", __name__, template_folder="templates")
 
@@ -44,6 +46,23 @@ def audit_trail():
         "reporting/audit.html", page=page, args=raw, errors=errors,
         actions=audit.transition_actions(), statuses=ProposalStatus.ALL,
         **filter_choices(),
+    ), (400 if errors else 200)
+
+
+@bp.get("/ledger/admin-actions")
+@permission_required("admin_log.read")
+def admin_actions():
+    """The audit log of administrative actions, newest first, filterable."""
+    raw = {k: v for k, v in request.args.items() if k != "page"}
+    args, errors = parse_args(AdminActionQuerySchema(), raw)
+    args.pop("page", None)
+    args.pop("per_page", None)
+    statement = admin_log.actions_statement(_actor(), admin_log.AdminActionFilter.from_args(args))
+    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "reporting/admin_actions.html", page=page, args=raw, errors=errors,
+        actions=AdminActionKind.choices(), targets=admin_log.TARGET_LABELS,
+        action_label=AdminActionKind.label,
     ), (400 if errors else 200)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.auth.admin_log import TARGET_TYPES
+from app.auth.models import AdminActionKind
 from app.core.fields import ID_RANGE, UtcDateTime, money
 from app.core.paging import PageArgs
 from app.ledger.schemas import DateRange, EntrySchema
@@ -30,6 +32,16 @@ def transition_filter(args: dict) -> TransitionFilter:
     return TransitionFilter.from_args(args)
 
 
+class AdminActionQuerySchema(DateRange, PageArgs):
+    action = fields.String(validate=validate.OneOf(AdminActionKind.ALL))
+    target_type = fields.String(data_key="target", validate=validate.OneOf(TARGET_TYPES),
+                                metadata={"description": "What was changed"})
+    actor_id = fields.Integer(data_key="actor", validate=ID_RANGE,
+                              metadata={"description": "Who changed it (user id)"})
+    date_from = fields.Date(data_key="from", metadata={"description": "YYYY-MM-DD (UTC)"})
+    date_to = fields.Date(data_key="to", metadata={"description": "YYYY-MM-DD, inclusive"})
+
+
 class PairQuerySchema(Schema):
     organisation_id = fields.Integer(data_key="organisation", validate=ID_RANGE,
                                      metadata={"description": "Only pairs including it"})
@@ -44,6 +56,22 @@ class TransitionSchema(ProposalTransitionSchema):
 
     id = fields.Integer(dump_only=True)
     proposal_id = fields.Integer(dump_only=True)
+
+
+class AdminActionSchema(Schema):
+    """One administrative change: who, when, what, and each changed field as
+    [old value, new value] (old is null for a creation)."""
+
+    id = fields.Integer(dump_only=True)
+    created_at = UtcDateTime(dump_only=True)
+    actor_id = fields.Integer(dump_only=True, allow_none=True)
+    actor_name = fields.String(dump_only=True)
+    action = fields.String(dump_only=True)
+    target_type = fields.String(dump_only=True)
+    target_id = fields.Integer(dump_only=True, allow_none=True)
+    target_label = fields.String(dump_only=True)
+    changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)),
+                          dump_only=True)
 
 
 class TimelineEventSchema(Schema):

@@ -99,27 +99,27 @@ def test_a_run_whose_worker_died_is_failed_and_a_new_one_can_start(queued_app, w
     # A worker takes the run, then dies (killed, out of memory): its heartbeat stops.
     assert matching._claim(run_id, "worker doomed") is not None
     db.session.execute(db.update(MatchingRun).where(MatchingRun.id == run_id)
-                       .values(heartbeat_at=utcnow() - timedelta(seconds=61)))
+                       .values(heartbeat_at=utcnow() - timedelta(seconds=41)))
     db.session.commit()
     with pytest.raises(Exception, match="still in progress"):
-        # 59 s of silence is not yet death…
+        # 39 s of silence is not yet death…
         db.session.execute(db.update(MatchingRun).where(MatchingRun.id == run_id)
-                           .values(heartbeat_at=utcnow() - timedelta(seconds=59)))
+                           .values(heartbeat_at=utcnow() - timedelta(seconds=39)))
         db.session.commit()
         matching.start_run(market.coordinator)
     db.session.rollback()
     db.session.execute(db.update(MatchingRun).where(MatchingRun.id == run_id)
-                       .values(heartbeat_at=utcnow() - timedelta(seconds=61)))
+                       .values(heartbeat_at=utcnow() - timedelta(seconds=41)))
     db.session.commit()
 
-    # …61 s is: the scheduler's heartbeat check fails the run — run by the scheduler
+    # …41 s is: the scheduler's heartbeat check fails the run — run by the scheduler
     # itself, since the dead worker may have been the only one.
     scheduler = Scheduler(queued_app, queued_app.extensions["job_queue"])
     assert "check_runs" in scheduler.tick()
     run = reload(MatchingRun, run_id)
     assert run.status == RunStatus.FAILED
     assert "The worker running it stopped (worker doomed): no heartbeat since" in run.error
-    assert "more than 60 s" in run.error
+    assert "more than 40 s" in run.error
     # The dead worker's job, if it ever ran again, leaves the failed run alone.
     assert tasks.run_matching(run_id) == f"run {run_id}: not queued any more"
     # And a new run starts and completes through the queue.

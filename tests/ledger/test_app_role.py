@@ -51,6 +51,11 @@ REFUSED = [
     "SET LOCAL session_replication_role = replica",
     "DROP TABLE ledger_entries",
     "CREATE TABLE intruder (id int)",
+    # the audit log of administrative actions is append-only too
+    "UPDATE admin_actions SET actor_name = 'nobody'",
+    "DELETE FROM admin_actions",
+    "TRUNCATE admin_actions",
+    "ALTER TABLE admin_actions DISABLE TRIGGER ALL",
 ]
 
 
