@@ -32,38 +32,37 @@ def _actor():
     return current_user._get_current_object()
 
 
+def _filtered_page(schema, statement_for):
+    """A filtered list page's rows: the query string checked by `schema` (errors shown
+    above an unfiltered list, answered 400), `statement_for(args)` paged."""
+    raw = {k: v for k, v in request.args.items() if k != "page"}
+    args, errors = parse_args(schema, raw)
+    args.pop("page", None)
+    args.pop("per_page", None)
+    page = paginate(statement_for(args), current_page(), current_app.config["PAGE_SIZE"])
+    return {"page": page, "args": raw, "errors": errors}, (400 if errors else 200)
+
+
 @bp.get("/ledger/audit")
 @permission_required("ledger.read_all")
 def audit_trail():
     """Every proposal transition, newest first, filterable."""
-    raw = {k: v for k, v in request.args.items() if k != "page"}
-    args, errors = parse_args(TransitionQuerySchema(), raw)
-    args.pop("page", None)
-    args.pop("per_page", None)
-    statement = audit.transitions_statement(_actor(), audit.TransitionFilter.from_args(args))
-    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"])
+    listing, status = _filtered_page(TransitionQuerySchema(), lambda args: (
+        audit.transitions_statement(_actor(), audit.TransitionFilter.from_args(args))))
     return render_template(
-        "reporting/audit.html", page=page, args=raw, errors=errors,
-        actions=audit.transition_actions(), statuses=ProposalStatus.ALL,
-        **filter_choices(),
-    ), (400 if errors else 200)
+        "reporting/audit.html", actions=audit.transition_actions(),
+        statuses=ProposalStatus.ALL, **listing, **filter_choices()), status
 
 
 @bp.get("/ledger/admin-actions")
 @permission_required("admin_log.read")
 def admin_actions():
     """The audit log of administrative actions, newest first, filterable."""
-    raw = {k: v for k, v in request.args.items() if k != "page"}
-    args, errors = parse_args(AdminActionQuerySchema(), raw)
-    args.pop("page", None)
-    args.pop("per_page", None)
-    statement = admin_log.actions_statement(_actor(), admin_log.AdminActionFilter.from_args(args))
-    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"])
+    listing, status = _filtered_page(AdminActionQuerySchema(), lambda args: (
+        admin_log.actions_statement(_actor(), admin_log.AdminActionFilter.from_args(args))))
     return render_template(
-        "reporting/admin_actions.html", page=page, args=raw, errors=errors,
-        actions=AdminActionKind.choices(), targets=admin_log.TARGET_LABELS,
-        action_label=AdminActionKind.label,
-    ), (400 if errors else 200)
+        "reporting/admin_actions.html", actions=AdminActionKind.choices(),
+        targets=admin_log.TARGET_LABELS, action_label=AdminActionKind.label, **listing), status
 
 
 @bp.get("/ledger/exchanges/<int:proposal_id>")
