@@ -35,8 +35,9 @@ def reminders(moment) -> int:
 
 
 def test_london_dates_follow_summer_time():
-    assert outbox.london_text(datetime(2026, 7, 1, 9, 0)) == "Wednesday 1 July 2026, 10:00 (UK time)"
-    assert outbox.london_text(datetime(2026, 12, 1, 9, 0)) == "Tuesday 1 December 2026, 09:00 (UK time)"
+    summer, winter = datetime(2026, 7, 1, 9, 0), datetime(2026, 12, 1, 9, 0)
+    assert outbox.london_text(summer) == "Wednesday 1 July 2026, 10:00 (UK time)"
+    assert outbox.london_text(winter) == "Tuesday 1 December 2026, 09:00 (UK time)"
 
 
 def test_acceptance_reminders_3_days_and_1_day_before_to_who_has_not_answered(
