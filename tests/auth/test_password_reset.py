@@ -12,7 +12,7 @@ from app.extensions import db
 from app.notifications.models import EmailMessage
 from tests.auth.helpers import reload
 from tests.conftest import DEFAULT_PASSWORD
-from tests.notifications.conftest import deliver, mailed_app, smtp, text_of  # noqa: F401
+from tests.notifications.conftest import text_of
 
 NEW_PASSWORD = "a brand new passphrase"
 SENT = b"If an account uses that email, we have sent it a link"
