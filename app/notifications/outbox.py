@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -157,6 +160,21 @@ def unsubscribe(token: str) -> tuple[User, str]:
 
 # --- queueing ------------------------------------------------------------------------------
 
+# True inside `suppressed()`: events are recorded (in-app notifications too) but mail none.
+_suppressed: ContextVar[bool] = ContextVar("emails_suppressed", default=False)
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """Queue no email in this context (the demo's backdated history: what ended months
+    ago is not news to anyone)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
 def _render(name: str, **context) -> tuple[str, str]:
     """(text, html) of `email/<name>.txt` and `email/<name>.html`."""
     context.setdefault("partnership", current_app.config.get("PARTNERSHIP_NAME", ""))
@@ -174,7 +192,7 @@ def queue_email(user: User, *, event_key: str, category: str, template: str,
     in the layout (greeting, footer, the category's unsubscribe link) here. Returns the
     row, or None when this user already has this event or has no usable address.
     """
-    if user is None or not user.enabled or not user.email:
+    if user is None or not user.enabled or not user.email or _suppressed.get():
         return None
     exists = db.session.execute(
         db.select(EmailMessage.id).where(EmailMessage.event_key == event_key,

@@ -17,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.notifications import outbox
+from tests.jobs.conftest import queued_app, redis_url, work  # noqa: F401
 from tests.proposals.helpers import cycle_fixture, market_fixture, propose_fixture  # noqa: F401
 
 
