@@ -54,11 +54,20 @@ def absolute_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def send(to: str, subject: str, text: str, html: str, headers: dict[str, str]) -> None:
-    """Send one message now (raises on failure: the caller retries)."""
+def connection():
+    """A connection to the configured backend, to send many messages over one session
+    (open it with `.open()`, close it with `.close()`)."""
+    return mail.get_connection(fail_silently=False)
+
+
+def send(to: str, subject: str, text: str, html: str, headers: dict[str, str], *,
+         over=None) -> None:
+    """Send one message now, over the open connection `over` if given (raises on
+    failure: the caller retries)."""
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=current_app.config["MAIL_DEFAULT_SENDER"],
-        to=[to], headers=headers)
+        to=[to], headers=headers, connection=over)
     if html:
         message.attach_alternative(html, "text/html")
-    message.send(fail_silently=False)
+    if message.send(fail_silently=False) != 1:
+        raise RuntimeError("The mail server did not take the message.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -201,11 +201,15 @@ def queue_email(user: User, *, event_key: str, category: str, template: str,
     if exists is not None:
         return None
     delivery = delivery_for(user.id, category)
-    body_text, body_html = _render(template, user=user, deadline=deadline, **context)
-    links = _links(user.id, category)
-    text, html = _render("layout", user=user, subject=subject, body_text=body_text,
-                         body_html=Markup(body_html), category=category,
-                         category_label=EmailCategory.label(category), **links)
+    try:
+        body_text, body_html = _render(template, user=user, deadline=deadline, **context)
+        links = _links(user.id, category)
+        text, html = _render("layout", user=user, subject=subject, body_text=body_text,
+                             body_html=Markup(body_html), category=category,
+                             category_label=EmailCategory.label(category), **links)
+    except Exception:  # a broken template must not break the transition it reports
+        log.exception("Could not render email %s for %s; not queued", template, event_key)
+        return None
     status = (EmailStatus.PENDING if delivery == Delivery.IMMEDIATE
               else EmailStatus.SKIPPED if delivery == Delivery.OFF else EmailStatus.HELD)
     row = EmailMessage(
@@ -276,45 +280,64 @@ def deliver_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]
         .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.next_attempt_at <= now)
         .order_by(EmailMessage.id).limit(limit)).scalars().all()
     db.session.commit()
-    for row_id in ids:
-        claimed = db.session.execute(
-            update(EmailMessage)
-            .where(EmailMessage.id == row_id, EmailMessage.status == EmailStatus.PENDING)
-            .values(status=EmailStatus.SENDING, attempts=EmailMessage.attempts + 1,
-                    next_attempt_at=now)
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if claimed != 1:
-            continue  # another job has it
-        row = db.session.get(EmailMessage, row_id)
-        db.session.refresh(row)
-        try:
-            mail.send(row.to_address, row.subject, row.body_text, row.body_html, _headers(row))
-        except Exception as exc:  # any failure of the relay: retry later, never raise
-            db.session.rollback()
-            row = db.session.get(EmailMessage, row_id)
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if row.attempts >= max_attempts:
-                row.status = EmailStatus.FAILED
-                counts["failed"] += 1
-                log.error("Email %s to user %s failed for good: %s", row.event_key,
-                          row.user_id, row.last_error)
-            else:
-                row.status = EmailStatus.PENDING
-                row.next_attempt_at = now + retry_delay(row.attempts)
-                counts["retry"] += 1
-                log.warning("Email %s to user %s failed (attempt %s), retrying at %s: %s",
-                            row.event_key, row.user_id, row.attempts, row.next_attempt_at,
-                            row.last_error)
-            db.session.commit()
-            continue
-        row.status, row.sent_at, row.last_error = EmailStatus.SENT, utcnow(), ""
-        if row.category == EmailCategory.ACCOUNT:
-            # A password-reset link is a secret: keep no copy once it has left.
-            row.body_text = row.body_html = row.summary_text = row.summary_html = ""
-        db.session.commit()
-        counts["sent"] += 1
+    smtp = None  # one SMTP session for the batch, reopened after a failure
+    try:
+        for row_id in ids:
+            smtp = _deliver_one(row_id, now, max_attempts, counts, smtp)
+    finally:
+        if smtp is not None:
+            smtp.close()
     return counts
+
+
+def _deliver_one(row_id: int, now: datetime, max_attempts: int, counts: dict, smtp):
+    """Claim, send and record one row; returns the connection to use for the next."""
+    claimed = db.session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.id == row_id, EmailMessage.status == EmailStatus.PENDING)
+        .values(status=EmailStatus.SENDING, attempts=EmailMessage.attempts + 1,
+                next_attempt_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return smtp  # another job has it
+    row = db.session.get(EmailMessage, row_id)
+    db.session.refresh(row)
+    try:
+        if smtp is None:
+            smtp = mail.connection()
+            smtp.open()
+        mail.send(row.to_address, row.subject, row.body_text, row.body_html, _headers(row),
+                  over=smtp)
+    except Exception as exc:  # any failure of the relay: retry later, never raise
+        if smtp is not None:
+            with suppress(Exception):  # already broken
+                smtp.close()
+            smtp = None
+        db.session.rollback()
+        row = db.session.get(EmailMessage, row_id)
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= max_attempts:
+            row.status = EmailStatus.FAILED
+            counts["failed"] += 1
+            log.error("Email %s to user %s failed for good: %s", row.event_key,
+                      row.user_id, row.last_error)
+        else:
+            row.status = EmailStatus.PENDING
+            row.next_attempt_at = now + retry_delay(row.attempts)
+            counts["retry"] += 1
+            log.warning("Email %s to user %s failed (attempt %s), retrying at %s: %s",
+                        row.event_key, row.user_id, row.attempts, row.next_attempt_at,
+                        row.last_error)
+        db.session.commit()
+        return smtp
+    row.status, row.sent_at, row.last_error = EmailStatus.SENT, utcnow(), ""
+    if row.category == EmailCategory.ACCOUNT:
+        # A password-reset link is a secret: keep no copy once it has left.
+        row.body_text = row.body_html = row.summary_text = row.summary_html = ""
+    db.session.commit()
+    counts["sent"] += 1
+    return smtp
 
 
 # --- digests -------------------------------------------------------------------------------
