@@ -307,7 +307,11 @@ def _finish(run: MatchingRun, result: dict, outcome: Creation) -> None:
 def _mail_coordinators(run: MatchingRun, count: int) -> None:
     """Coordinators' news: a round finished with `count` proposals to review."""
     link = absolute_url("proposals.index", status="proposed", run=run.id)
-    for user in coordinators():
+    staff = coordinators()
+    # In-app too, for the coordinators who did not start it (the starter has its message).
+    notify([u for u in staff if u.id != run.started_by_id],
+           f"Matching run #{run.id} finished: {count} new proposal(s) to review.")
+    for user in staff:
         queue_email(user, event_key=f"run:{run.id}:finished", category=EmailCategory.NEWS,
                     template="run_finished", subject=f"Matching run #{run.id}: {count} new "
                     f"proposal{'s' if count != 1 else ''} to review", run=run, count=count,

@@ -22,7 +22,7 @@ from app.ledger.models import LedgerEntry
 from app.notifications.mail import absolute_url
 from app.notifications.models import EmailCategory
 from app.notifications.outbox import london_text, queue_email
-from app.notifications.services import members_of
+from app.notifications.services import members_of, notify
 from app.proposals.models import (
     Proposal,
     ProposalLeg,
@@ -127,8 +127,14 @@ def stalled(proposal: Proposal, what: str, deadline: datetime | None) -> int:
     waiting = ([p.organisation.name for p in proposal.participants
                 if p.response != Response.ACCEPTED] if what == "acceptance" else
                sorted({leg.receiver.name for leg in proposal.legs if leg.confirmed_at is None}))
+    staff = coordinators()
+    # In-app too (the approving coordinator already has the "expired" message).
+    notify([u for u in staff if u.id != proposal.approved_by_id],
+           f"Exchange #{proposal.id} stalled: its {what} deadline passed"
+           + (f" while it waited on {', '.join(waiting)}." if waiting else "."),
+           proposal_id=proposal.id)
     sent = 0
-    for user in coordinators():
+    for user in staff:
         if queue_email(user, event_key=f"proposal:{proposal.id}:stalled", proposal_id=proposal.id,
                        category=EmailCategory.NEWS, template="proposal_stalled",
                        subject=f"Exchange #{proposal.id} stalled: its {what} deadline passed",

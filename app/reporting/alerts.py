@@ -17,6 +17,7 @@ from app.extensions import db
 from app.notifications.mail import absolute_url
 from app.notifications.models import EmailCategory
 from app.notifications.outbox import london, queue_email
+from app.notifications.services import notify
 from app.reporting.audit import verify_ledger
 
 
@@ -40,5 +41,7 @@ def verify_and_alert(now: datetime | None = None) -> dict:
                        first_bad=first.sequence if first else None,
                        link=absolute_url("ledger.verify")):
             alerted += 1
+            notify([user], f"The scheduled ledger verification failed: "
+                           f"{result.problem_count} problem(s). Verify the ledger for details.")
     return {"ok": False, "count": result.count, "problems": result.problem_count,
             "alerted": alerted}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from app.auth.models import Role
 from app.core.clock import frozen_clock
 from app.extensions import db
 from app.notifications.models import EmailMessage, EmailStatus, Notification
@@ -114,7 +115,8 @@ def test_cancel_tells_every_participant(market, cycle, smtp, deliver):
 
 
 def test_expiry_mails_participants_at_once_and_coordinators_in_their_digest(
-        market, cycle, smtp, deliver):
+        market, cycle, smtp, deliver, make_user):
+    other = make_user(Role.COORDINATOR)
     approve(market, cycle)
     deliver()
     with frozen_clock(T0 + timedelta(days=14, minutes=1)):
@@ -129,6 +131,11 @@ def test_expiry_mails_participants_at_once_and_coordinators_in_their_digest(
         EmailMessage.user_id == market.coordinator.id)).scalar_one()
     assert held.status == EmailStatus.HELD
     assert "waited on Org A, Org B, Org C" in held.summary_text
+    # In-app: the approver has "expired"; every other coordinator "stalled".
+    [note] = db.session.execute(db.select(Notification.message).where(
+        Notification.user_id == other.id)).scalars().all()
+    assert note == (f"Exchange #{cycle.id} stalled: its acceptance deadline passed while it "
+                    "waited on Org A, Org B, Org C.")
 
 
 def test_superseded_proposals_are_told_why(market, cycle, propose, smtp, deliver):

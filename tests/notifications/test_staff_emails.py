@@ -13,7 +13,7 @@ from app.jobs import tasks
 from app.market.models import Listing, ListingStatus
 from app.matching import services as matching
 from app.notifications import outbox
-from app.notifications.models import Delivery, EmailCategory
+from app.notifications.models import Delivery, EmailCategory, Notification
 from tests.ledger.conftest import bypass_triggers
 from tests.notifications.conftest import text_of
 
@@ -39,6 +39,11 @@ def test_a_finished_round_is_news_for_every_coordinator(market, make_user, smtp,
     assert digest.recipients == [market.coordinator.email]
     assert f"Matching run #{run.id}" in text_of(digest)
     assert smtp.to(market.members["A"].email) == []  # members get no news of runs
+    # In-app, each coordinator has the news once (the starter from the run itself).
+    for user_id in (market.coordinator.id, second.id):
+        notes = db.session.execute(db.select(Notification.message).where(
+            Notification.user_id == user_id)).scalars().all()
+        assert notes == [f"Matching run #{run.id} finished: 1 new proposal(s) to review."]
 
 
 def test_a_failed_ledger_verification_alerts_the_auditors_once_a_day(
@@ -67,6 +72,9 @@ def test_a_failed_ledger_verification_alerts_the_auditors_once_a_day(
     assert tasks.verify_ledger()["alerted"] == 0  # the same day: not again
     sent = smtp.messages[before:] + deliver()
     assert sorted(m.recipients[0] for m in sent) == auditors
+    alerts = db.session.execute(db.select(Notification.message).where(
+        Notification.message.like("The scheduled ledger verification failed%"))).scalars().all()
+    assert len(alerts) == 2  # in-app too, one per auditor, once
     text = text_of(sent[0])
     assert "ledger FAILED" in text and "the first at entry #2" in text
     assert "https://cc.example.org/ledger/verify" in text
