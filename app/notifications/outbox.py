@@ -344,8 +344,7 @@ def _deliver_one(row_id: int, now: datetime, max_attempts: int, counts: dict, sm
 
 def digest_due(now: datetime) -> tuple[str, ...]:
     """Which digests go out at `now`: daily after DIGEST_HOUR (London), weekly too on
-    DIGEST_WEEKDAY. The digest's event key names the day, so a second run that day
-    finds nothing new to send twice."""
+    DIGEST_WEEKDAY. The digest's event key names the day: one digest per user a day."""
     local = london(now)
     if local.hour < int(current_app.config.get("DIGEST_HOUR", 7)):
         return ()
@@ -375,10 +374,13 @@ def compose_digests(now: datetime | None = None) -> int:
             by_user.setdefault(row.user_id, []).append(row)
     queued = 0
     day = london(now).date().isoformat()
+    already = set(db.session.execute(
+        db.select(EmailMessage.user_id).where(EmailMessage.event_key == f"digest:{day}")
+    ).scalars())
     for user_id, items in by_user.items():
         user = db.session.get(User, user_id)
-        if user is None or not user.enabled:
-            continue
+        if user is None or not user.enabled or user_id in already:
+            continue  # one digest a day: what came after today's waits for tomorrow's
         far = datetime.max
         items.sort(key=lambda r: (r.deadline is None, r.deadline or far, r.id))
         with_deadline = [r for r in items if r.deadline is not None]
@@ -398,11 +400,6 @@ def compose_digests(now: datetime | None = None) -> int:
             if all(r.category == EmailCategory.NEWS for r in items) else items[0].category,
             status=EmailStatus.PENDING, to_address=user.email, subject=subject[:300],
             body_text=text.strip() + "\n", body_html=html, next_attempt_at=now)
-        existing = db.session.execute(
-            db.select(EmailMessage.id).where(EmailMessage.event_key == digest.event_key,
-                                             EmailMessage.user_id == user_id)).first()
-        if existing is not None:
-            digest.event_key = f"digest:{day}:{utcnow():%H%M%S%f}"
         db.session.add(digest)
         db.session.flush()
         for row in items:

@@ -108,6 +108,13 @@ def test_a_daily_digest_groups_everything_deadlines_first(market, cycle, propose
     assert text.index("DEADLINES FIRST") < first < second_at < text.index("OTHER NEWS") < cancelled
     assert "List-Unsubscribe" in sent[0]
     assert at(datetime(2026, 11, 3, 9, 0), outbox.compose_digests) == 0  # nothing new
+    # Something new later that day waits for the next day's digest: one a day.
+    at(datetime(2026, 11, 3, 10, 0), lambda: services.cancel(
+        market.coordinator, second.id, "Second thoughts."))
+    assert at(datetime(2026, 11, 3, 11, 0), outbox.compose_digests) == 0
+    assert at(datetime(2026, 11, 4, 7, 30), outbox.compose_digests) == 1
+    [next_day] = [m for m in deliver() if m.recipients == [b.email]]
+    assert "Second thoughts." in text_of(next_day)
 
     # C's weekly outcome waits for Monday.
     assert at(datetime(2026, 11, 9, 8, 0), outbox.compose_digests) == 1
