@@ -194,6 +194,7 @@ def queue_email(user: User, *, event_key: str, category: str, template: str,
     """
     if user is None or not user.enabled or not user.email or _suppressed.get():
         return None
+    event_key = event_key[:200]
     exists = db.session.execute(
         db.select(EmailMessage.id).where(EmailMessage.event_key == event_key,
                                          EmailMessage.user_id == user.id)
@@ -213,7 +214,7 @@ def queue_email(user: User, *, event_key: str, category: str, template: str,
     status = (EmailStatus.PENDING if delivery == Delivery.IMMEDIATE
               else EmailStatus.SKIPPED if delivery == Delivery.OFF else EmailStatus.HELD)
     row = EmailMessage(
-        event_key=event_key[:200], user_id=user.id, category=category, status=status,
+        event_key=event_key, user_id=user.id, category=category, status=status,
         to_address=user.email, subject=subject[:300], body_text=text, body_html=html,
         summary_text=body_text, summary_html=body_html, deadline=deadline,
         proposal_id=proposal_id, next_attempt_at=utcnow())
