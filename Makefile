@@ -50,6 +50,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/outbox.py
 
 clean:
 	rm -rf $(VENV) instance/*.db

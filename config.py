@@ -86,6 +86,36 @@ class Config:
     LEDGER_ANCHOR_FILE = os.environ.get("LEDGER_ANCHOR_FILE",
                                         str(INSTANCE_DIR / "ledger-anchors.log"))
     LEDGER_ANCHOR_SECONDS = int(os.environ.get("LEDGER_ANCHOR_SECONDS", 3600))
+    # Email. Sent by jobs from the outbox (app.notifications.outbox). MAIL_SERVER set:
+    # SMTP to that relay; unset: the embedded default writes each email as an .eml file
+    # under MAIL_OUTBOX_DIR and logs its subject (`make run` needs no mail server).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER",
+                                         "Common Currency <no-reply@localhost>")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", 30))
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    # Links in emails are absolute: BASE_URL is where users reach the site.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Named in every email ("… in the Northshire Integrated Care Partnership").
+    PARTNERSHIP_NAME = os.environ.get("PARTNERSHIP_NAME", "Common Currency")
+    # A failed send is retried after EMAIL_RETRY_SECONDS, doubling each time (capped at
+    # one hour), and given up after EMAIL_MAX_ATTEMPTS attempts.
+    EMAIL_RETRY_SECONDS = int(os.environ.get("EMAIL_RETRY_SECONDS", 60))
+    EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", 6))
+    # "background": after a commit that queued emails, a delivery job is started (on the
+    # job queue with REDIS_URL, else a thread); "manual": only the scheduler's sweep and
+    # `flask jobs run send_emails` send (the tests drive it by hand).
+    EMAIL_DELIVERY = os.environ.get("EMAIL_DELIVERY", "background")
+    # Digests go out after this hour (Europe/London); weekly ones on DIGEST_WEEKDAY (0=Mon).
+    DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", 7))
+    DIGEST_WEEKDAY = int(os.environ.get("DIGEST_WEEKDAY", 0))
+    # Password-reset links are valid this long (single use).
+    PASSWORD_RESET_SECONDS = int(os.environ.get("PASSWORD_RESET_SECONDS", 1800))
     # One JSON line per request on the "app.requests" logger.
     REQUEST_LOG = _bool("REQUEST_LOG", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -108,6 +138,10 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = 5
     LOGIN_ADDRESS_LIMIT = 12  # above the per-account limit, small enough to reach in a test
     MATCHING_BACKGROUND_THRESHOLD = 10_000_000
+    EMAIL_DELIVERY = "manual"
+    MAIL_BACKEND = "locmem"  # the email tests point MAIL_BACKEND="smtp" at a real server
+    BASE_URL = "https://cc.example.org"
+    PARTNERSHIP_NAME = "Test Partnership"
 
 
 class ProductionConfig(Config):

@@ -75,6 +75,9 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from app.notifications.mail import init_app as init_mail
+
+    init_mail(app)  # SMTP with MAIL_SERVER, else .eml files under MAIL_OUTBOX_DIR
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -22,6 +23,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+mail = Mail()  # configured by app.notifications.mail.init_app
 
 
 @event.listens_for(Engine, "connect")

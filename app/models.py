@@ -14,7 +14,7 @@ from app.market.models import (
     organisation_exclusions,
 )
 from app.matching.models import MatchingRun, RunStatus
-from app.notifications.models import Notification
+from app.notifications.models import EmailMessage, EmailPreference, Notification
 from app.proposals.models import (
     ExchangeKind,
     Proposal,
@@ -26,7 +26,8 @@ from app.proposals.models import (
 )
 
 __all__ = [
-    "ApiToken", "Currency", "EntryKind", "ExchangeKind", "IdempotencyRecord", "LedgerEntry",
+    "ApiToken", "Currency", "EmailMessage", "EmailPreference", "EntryKind", "ExchangeKind",
+    "IdempotencyRecord", "LedgerEntry",
     "Listing", "ListingKind", "ListingStatus", "LoginAttempt", "MarketSettings", "MatchingRun",
     "Notification", "Organisation", "Proposal", "ProposalLeg", "ProposalParticipant",
     "ProposalStatus", "ProposalTransition", "Response", "Role", "RunStatus", "Sector", "User",

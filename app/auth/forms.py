@@ -57,6 +57,23 @@ class ChangePasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH)],
+                        render_kw={"autocomplete": "username", "autofocus": True})
+
+
+class ChooseNewPasswordForm(FlaskForm):
+    """The page a password-reset link opens."""
+
+    password = PasswordField(
+        "New password", validators=[DataRequired(), PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH})
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"})
+
+
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(),
                                                  Length(max=MAX_TOKEN_NAME_LENGTH)],

@@ -48,6 +48,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     )
     enabled: Mapped[bool] = mapped_column(default=True, nullable=False)
     session_epoch: Mapped[int] = mapped_column(default=0, nullable=False)
+    # The nonce inside the one live password-reset link (None: no link is live). A new
+    # request replaces it, using the link or changing the password clears it.
+    reset_nonce: Mapped[str | None] = mapped_column(String(64))
     last_login_at: Mapped[datetime | None]
 
     organisation = relationship("Organisation", back_populates="users")

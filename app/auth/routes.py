@@ -24,11 +24,18 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth import services, shown_once
-from app.auth.forms import ChangePasswordForm, LoginForm, TokenForm
+from app.auth import reset, services, shown_once
+from app.auth.forms import (
+    ChangePasswordForm,
+    ChooseNewPasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    TokenForm,
+)
 from app.core.errors import ServiceError
 from app.core.limits import MIN_PASSWORD_LENGTH
 from app.extensions import db
+from app.notifications.account import send_password_reset
 from app.web.actions import attempt
 from app.web.security import no_store
 
@@ -184,3 +191,55 @@ def revoke_token(token_id: int):
     attempt(lambda: services.revoke_api_token(current_user._get_current_object(), token_id),
             catch=(), success=lambda token: f"The token {token.name!r} was revoked.")
     return redirect(url_for("auth.account") + "#tokens")
+
+
+# --- forgotten password --------------------------------------------------------------------
+
+SENT_MESSAGE = ("If an account uses that email, we have sent it a link to choose a new "
+                "password. The link works once, for {minutes} minutes.")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link. The answer is the same for known and unknown emails."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            send_password_reset(form.email.data, request.remote_addr)
+        except services.LoginRefused as exc:
+            db.session.commit()  # the counted request is what the limit counts
+            return (render_template("errors/429.html", status=429, error=None,
+                                    message=exc.message,
+                                    retry_url=url_for("auth.forgot_password")),
+                    429, {"Retry-After": str(exc.retry_after)})
+        db.session.commit()
+        minutes = int(reset.valid_for().total_seconds() // 60)
+        return render_template("auth/forgot_password.html", form=None,
+                               sent=SENT_MESSAGE.format(minutes=minutes))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form, sent=None), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through a live link; then log in with it."""
+    no_store()
+    try:
+        reset.user_for_token(token)
+    except ServiceError as exc:
+        return render_template("auth/reset_password.html", form=None, error=exc.message), 410
+    form = ChooseNewPasswordForm()
+    if form.validate_on_submit():
+        outcome = attempt(lambda: reset.complete_reset(token, form.password.data), form=form,
+                          catch=ServiceError)
+        if outcome.ok:
+            # Every session of the account ended, this browser's too: log in afresh.
+            session.clear()
+            logout_user()
+            flash("Your password was changed and every session of your account was logged "
+                  "out. Log in with the new password.", "success")
+            return redirect(url_for("auth.login"))
+        return render_template("auth/reset_password.html", form=form, error=None), \
+            outcome.error.status
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form, error=None), status

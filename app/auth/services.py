@@ -390,6 +390,7 @@ def set_password(actor: User | None, user: User, new_password: str, *,
         field = "password"
     check_password_strength(new_password, field)
     user.password_hash = hash_password(new_password)
+    user.reset_nonce = None  # a password change voids any live reset link
     end_sessions(user)
     if revoke_tokens:
         revoke_all_tokens(user)

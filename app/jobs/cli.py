@@ -75,7 +75,7 @@ def scheduler_command(once: bool) -> None:
 @jobs_group.command("run")
 @click.argument("name", type=click.Choice(
     ["check_runs", "expire_due_work", "prune_idempotency_records", "anchor_ledger",
-     "send_reminders"]))
+     "send_reminders", "send_emails", "send_digests", "verify_ledger"]))
 @with_appcontext
 def run_command(name: str) -> None:
     """Run one scheduled job now, in this process (what cron would call without Redis)."""

@@ -46,6 +46,15 @@ class JobQueue:
                                   failure_ttl=7 * 24 * 3600,
                                   description=f"{task}{args if args else ''}")
 
+    def enqueue_email_delivery(self) -> Any:
+        """Queue one `send_emails` job unless one is already waiting (it will send every
+        email due when it runs, including those queued after it was enqueued)."""
+        job_id = f"{self.name}-send-emails"
+        waiting = self.queue.fetch_job(job_id)
+        if waiting is not None and waiting.get_status(refresh=False) == "queued":
+            return waiting
+        return self.enqueue("send_emails", job_id=job_id, timeout=600)
+
     def run_job_id(self, run_id: int) -> str:
         return f"{self.name}-matching-run-{run_id}"
 

@@ -57,6 +57,9 @@ def schedule(app: Flask) -> tuple[Entry, ...]:
         Entry("anchor_ledger", int(app.config.get("LEDGER_ANCHOR_SECONDS", 3600))),
         Entry("prune_idempotency_records", 3600),
         Entry("send_reminders", 3600),
+        Entry("send_emails", 60),
+        Entry("send_digests", 3600),
+        Entry("verify_ledger", 24 * 3600),
     )
 
 

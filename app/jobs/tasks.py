@@ -26,7 +26,10 @@ from app.extensions import db
 from app.ledger import services as ledger
 from app.market.listings import expire_listings
 from app.matching import services as matching
+from app.notifications import outbox
+from app.proposals import emails as proposal_emails
 from app.proposals.expiry import expire_due
+from app.reporting import alerts
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +124,34 @@ def anchor_ledger() -> str | None:
 
 @job
 def send_reminders() -> int:
-    """Reminders: a hook, nothing is sent yet.
+    """Queue the reminders due now (3 days and 1 day before an open acceptance or
+    delivery deadline, to the organisations that still owe something; each once) and
+    send them. Returns how many were queued."""
+    queued = proposal_emails.send_reminders()
+    db.session.commit()
+    return queued
 
-    The e-mail notifications issue fills this in: remind the members of each
-    organisation whose answer an approved exchange still waits for (before
-    `accept_by`), and the receivers of agreed exchanges not yet confirmed (before
-    `deliver_by`), once per deadline. It is already scheduled (hourly), so the
-    notifications work only has to write the body. Returns how many were sent.
-    """
-    return 0
+
+@job
+def send_emails() -> dict[str, int]:
+    """Send every email that is due from the outbox (new ones, and failed ones whose
+    back-off has passed). Run after each commit that queued emails and by the scheduler
+    every minute, so a failure is retried without anyone acting."""
+    return outbox.deliver_due()
+
+
+@job
+def send_digests() -> int:
+    """Compose the daily (and on DIGEST_WEEKDAY, weekly) digests once DIGEST_HOUR has
+    passed in London; each user gets at most one digest per day."""
+    queued = outbox.compose_digests()
+    db.session.commit()
+    return queued
+
+
+@job
+def verify_ledger() -> dict:
+    """Recompute the ledger's hash chain; email the auditors if it fails."""
+    summary = alerts.verify_and_alert()
+    db.session.commit()
+    return summary

@@ -44,8 +44,12 @@ from app.market.listings import expire_listings
 from app.market.models import MarketSettings, Objective
 from app.matching.models import MatchingRun, RunStatus
 from app.matching.snapshot import build_market_document, count_open_listings
+from app.notifications.mail import absolute_url
+from app.notifications.models import EmailCategory
+from app.notifications.outbox import queue_email
 from app.notifications.services import notify
 from app.proposals.creation import Creation, create_proposals
+from app.proposals.emails import coordinators
 from app.proposals.expiry import expire_due
 
 log = logging.getLogger(__name__)
@@ -295,7 +299,23 @@ def _finish(run: MatchingRun, result: dict, outcome: Creation) -> None:
         notify([run.started_by_id],
                f"Matching run #{run.id} finished: {len(outcome.created)} new proposal(s) to "
                "review.")
+    if outcome.created:
+        _mail_coordinators(run, len(outcome.created))
     db.session.flush()
+
+
+def _mail_coordinators(run: MatchingRun, count: int) -> None:
+    """Coordinators' news: a round finished with `count` proposals to review."""
+    link = absolute_url("proposals.index", status="proposed", run=run.id)
+    staff = coordinators()
+    # In-app too, for the coordinators who did not start it (the starter has its message).
+    notify([u for u in staff if u.id != run.started_by_id],
+           f"Matching run #{run.id} finished: {count} new proposal(s) to review.")
+    for user in staff:
+        queue_email(user, event_key=f"run:{run.id}:finished", category=EmailCategory.NEWS,
+                    template="run_finished", subject=f"Matching run #{run.id}: {count} new "
+                    f"proposal{'s' if count != 1 else ''} to review", run=run, count=count,
+                    link=link)
 
 
 def _float(value: Any) -> float | None:

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from app.auth.models import User
 from app.core.clock import utcnow
 from app.extensions import db
+from app.proposals import emails
 from app.proposals.models import Action, Proposal, ProposalStatus
 from app.proposals.notifications import notify_participants
 from app.proposals.steps import close_values, deadline_text, lock_proposal, move, release
@@ -46,6 +47,8 @@ def expire(actor: User | None, proposal_id: int, now: datetime | None = None) ->
     proposal = db.session.get(Proposal, proposal_id)
     notify_participants(proposal_id, f"Proposal #{proposal_id} expired: {reason}",
                         also=[proposal.approved_by_id])
+    emails.closed(proposal, "expired", reason)
+    emails.stalled(proposal, what, deadline)
     db.session.flush()
     return True
 

@@ -37,6 +37,7 @@ from app.core.validation import clean_reason
 from app.extensions import db
 from app.market import reservations
 from app.market.models import MarketSettings
+from app.proposals import emails
 from app.proposals.expiry import expire
 from app.proposals.models import (
     Action,
@@ -110,6 +111,7 @@ def approve(actor: User, proposal_id: int, reason: str = "") -> Proposal:
         f"your acceptance until {deadline_text(proposal.accept_by)}.",
         exclude=actor,
     )
+    emails.approved(proposal)
     db.session.flush()
     return proposal
 
@@ -145,9 +147,13 @@ def supersede(actor: User | None, proposal_id: int, reason: str) -> bool:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound("No such proposal.")
-    return move(proposal, Action.SUPERSEDE, ProposalStatus.PROPOSED,
-                ProposalStatus.SUPERSEDED, actor, reason=reason,
-                values=close_values(reason))
+    if not move(proposal, Action.SUPERSEDE, ProposalStatus.PROPOSED,
+                ProposalStatus.SUPERSEDED, actor, reason=reason, values=close_values(reason)):
+        return False
+    proposal = db.session.get(Proposal, proposal_id)
+    notify_participants(proposal_id, f"Proposal #{proposal_id} is superseded: {reason}")
+    emails.closed(proposal, "superseded", reason)
+    return True
 
 
 def reject(actor: User, proposal_id: int, reason: str) -> Proposal:
@@ -250,6 +256,7 @@ def accept(actor: User, proposal_id: int, reason: str = "") -> Proposal:
             f"Proposal #{proposal_id} is agreed: every organisation accepted. Deliver by "
             f"{deadline_text(proposal.deliver_by)}; each receiving organisation confirms receipt.",
             exclude=actor, also=[proposal.approved_by_id])
+        emails.agreed(proposal)
     db.session.flush()
     return db.session.get(Proposal, proposal_id)
 
@@ -272,6 +279,7 @@ def decline(actor: User, proposal_id: int, reason: str) -> Proposal:
         proposal_id, f"{org_name} declined proposal #{proposal_id}: {reason}. "
                      "Reserved quantities were released.",
         exclude=actor, also=[proposal.approved_by_id])
+    emails.closed(proposal, "declined", f"{org_name} declined it: {reason}", exclude=actor)
     db.session.flush()
     return proposal
 
@@ -335,6 +343,7 @@ def _complete(actor: User, proposal: Proposal) -> Proposal:
         proposal.id, f"Proposal #{proposal.id} is completed: every leg was confirmed and the "
                      "trades are recorded in the ledger.",
         exclude=actor, also=[proposal.approved_by_id])
+    emails.completed(proposal)
     db.session.flush()
     return proposal
 
@@ -354,5 +363,8 @@ def cancel(actor: User, proposal_id: int, reason: str) -> Proposal:
     release(proposal_id)
     notify_participants(proposal_id, f"Proposal #{proposal_id} was cancelled by a coordinator: "
                                      f"{reason}", exclude=actor)
+    proposal = db.session.get(Proposal, proposal_id)
+    emails.closed(proposal, "cancelled", f"A coordinator cancelled it: {reason}",
+                  exclude=actor)
     db.session.flush()
-    return db.session.get(Proposal, proposal_id)
+    return proposal

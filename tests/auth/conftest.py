@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import DEFAULT_PASSWORD
 
+# The real SMTP server of the email tests (password-reset emails).
+from tests.notifications.conftest import deliver, mailed_app, smtp  # noqa: F401
+
 
 @pytest.fixture
 def form_login(client):

@@ -162,7 +162,8 @@ def test_one_scheduler_leads_and_its_jobs_take_effect(queued_app, work, make_exc
     leader, other = Scheduler(queued_app, queue), Scheduler(queued_app, queue)
     moment = time.time()
     assert set(leader.tick(moment)) == {"check_runs", "expire_due_work", "anchor_ledger",
-                                        "prune_idempotency_records", "send_reminders"}
+                                        "prune_idempotency_records", "send_reminders",
+                                        "send_emails", "send_digests", "verify_ledger"}
     assert other.tick(moment) == []  # one scheduler, however many are started
     assert leader.tick(moment + 1) == []  # nothing is due again yet
     work()
@@ -176,7 +177,7 @@ def test_one_scheduler_leads_and_its_jobs_take_effect(queued_app, work, make_exc
 
     # The next minute: the frequent jobs again; the ledger moved, so a new anchor.
     make_exchange()
-    assert set(leader.tick(moment + 61)) == {"check_runs", "expire_due_work"}
+    assert set(leader.tick(moment + 61)) == {"check_runs", "expire_due_work", "send_emails"}
     leader.release()
     assert set(other.tick(moment + 3601)) >= {"anchor_ledger"}  # the other takes over
     work()
