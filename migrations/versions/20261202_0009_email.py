@@ -1,7 +1,7 @@
 """Email: the outbox (one row per event and recipient, sent by jobs with retries), each
 user's delivery choice per category, and the nonce of a user's live password-reset link.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02 21:30:00
 
@@ -9,7 +9,7 @@ Create Date: 2026-12-02 21:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
