@@ -116,12 +116,19 @@ class TrustSchema(Schema):
     name = fields.String(dump_only=True)
     exchanges_completed = fields.Integer(dump_only=True)
     distinct_partners = fields.Integer(dump_only=True)
-    agreed = fields.Integer(dump_only=True)
-    completed = fields.Integer(dump_only=True)
+    agreed = fields.Integer(dump_only=True, metadata={
+        "description": "Exchanges it agreed to (reached `agreed`), whatever happened next"})
+    settled = fields.Integer(dump_only=True, metadata={
+        "description": "Of those, the ones whose outcome is settled: completed, or "
+                       "cancelled / expired after agreeing"})
+    in_progress = fields.Integer(dump_only=True, metadata={
+        "description": "Agreed and not yet settled (being delivered); not in the rate"})
+    completed = fields.Integer(dump_only=True,
+                               metadata={"description": "Of the settled, the ones completed"})
     completion_rate = fields.Float(dump_only=True,
-                                   metadata={"description": "(completed + 1) / (agreed + 1)"})
+                                   metadata={"description": "(completed + 1) / (settled + 1)"})
     completion_share = fields.Float(dump_only=True, allow_none=True,
-                                    metadata={"description": "completed / agreed"})
+                                    metadata={"description": "completed / settled"})
     declines = fields.Integer(dump_only=True)
     cancellations = fields.Integer(dump_only=True)
     expiries = fields.Integer(dump_only=True)
@@ -143,8 +150,8 @@ class PairSchema(Schema):
     organisation_a = fields.String(attribute="a_name", dump_only=True)
     organisation_b_id = fields.Integer(attribute="b_id", dump_only=True)
     organisation_b = fields.String(attribute="b_name", dump_only=True)
-    exchanges = fields.Integer(dump_only=True,
-                               metadata={"description": "Completed exchanges both took part in"})
+    exchanges = fields.Integer(dump_only=True, metadata={
+        "description": "Completed exchanges in which one gave the other directly"})
     value_a_to_b = money(dump_only=True)
     value_b_to_a = money(dump_only=True)
     last_exchange = UtcDateTime(dump_only=True, allow_none=True)

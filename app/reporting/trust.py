@@ -10,23 +10,30 @@ Definitions (also in the README, "Trust figures"):
   organisation gave or received. Every completed proposal has exactly one trade
   entry per leg, so this equals the number of completed proposals it took part
   in. A reversal corrects a recorded leg; it does not un-complete the exchange.
-* **distinct partners** — other organisations that took part in those exchanges.
+* **distinct partners** — other organisations it gave to or received from
+  directly in those exchanges (a leg between them; two ends of a chain that
+  never exchanged are not partners).
 * **value given / received per currency** — sums of the entries' `value` and
   `quantity` where the organisation is giver / receiver, reversals included
   (a reversal carries the negated value, so a reversed entry nets to zero).
 * **reciprocity balance** — total value given − total value received, in market
   credits: positive means the organisation has given the network more than it
   received; `reciprocity` = min / max of the two (1.0 = perfectly balanced).
-* **completion rate** — of the exchanges it *agreed* to (reached `agreed`),
-  the share that *completed*, smoothed as (completed + 1) / (agreed + 1) so an
-  organisation with no history starts at 1.0. The raw share is shown too. This
-  is the number the matcher's expected-completion term uses (`completion_rates`).
+* **completion rate** — of the exchanges it *agreed* to (reached `agreed`) whose
+  outcome is *settled* (completed, or cancelled / expired after agreeing), the
+  share that *completed*, smoothed as (completed + 1) / (settled + 1) so an
+  organisation with no history starts at 1.0. Exchanges still in progress
+  (agreed, not yet completed) are counted apart (`in_progress`) and never move
+  the rate: accepting an exchange cannot lower it. The raw share
+  completed / settled is shown too. This is the number the matcher's
+  expected-completion term uses (`completion_rates`).
 * **declines** — proposals this organisation declined; **cancellations** and
   **expiries** — proposals it took part in that were cancelled or expired.
 * **last exchange** — time of its latest trade entry.
-* **pair: exchanges completed together** — completed exchanges both took part
-  in (for a three-way cycle A→B→C→A, each of the three pairs); plus the value
-  each gave the other directly.
+* **pair: exchanges completed together** — completed exchanges in which one
+  gave the other directly (a trade entry between them, either way): for a
+  three-way cycle A→B→C→A each of the three pairs; for a chain A→B→C only A–B
+  and B–C, never the ends A–C. Plus the value each gave the other directly.
 """
 
 from __future__ import annotations
@@ -58,8 +65,24 @@ def money(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
-def agreement_counts(organisation_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """(agreed, completed-of-agreed) per organisation, from the proposal history."""
+@dataclass(frozen=True)
+class Agreements:
+    """An organisation's agreed exchanges by outcome (see `agreement_counts`)."""
+
+    agreed: int = 0        # reached `agreed`, whatever happened next
+    settled: int = 0       # of those, the ones whose outcome is known (a final status)
+    completed: int = 0     # of the settled, the ones that completed
+
+    @property
+    def in_progress(self) -> int:
+        """Agreed and not yet settled: delivering, so no outcome to count yet."""
+        return self.agreed - self.settled
+
+
+def agreement_counts(organisation_ids: Iterable[int]) -> dict[int, Agreements]:
+    """Agreed / settled / completed exchanges per organisation, from the proposal
+    history. An exchange counts as agreed once it reached `agreed` and as settled
+    once it then reached a final status (completed, cancelled or expired)."""
     ids = list(set(organisation_ids))
     if not ids:
         return {}
@@ -73,6 +96,7 @@ def agreement_counts(organisation_ids: Iterable[int]) -> dict[int, tuple[int, in
         db.select(
             ProposalParticipant.organisation_id,
             db.func.count(),
+            db.func.sum(db.case((Proposal.status.in_(ProposalStatus.FINAL), 1), else_=0)),
             db.func.sum(db.case((Proposal.status == ProposalStatus.COMPLETED, 1), else_=0)),
         )
         .join(Proposal, Proposal.id == ProposalParticipant.proposal_id)
@@ -80,14 +104,16 @@ def agreement_counts(organisation_ids: Iterable[int]) -> dict[int, tuple[int, in
         .where(ProposalParticipant.organisation_id.in_(ids))
         .group_by(ProposalParticipant.organisation_id)
     ).all()
-    counts = {org_id: (0, 0) for org_id in ids}
-    for org_id, agreed, completed in rows:
-        counts[org_id] = (int(agreed), int(completed or 0))
+    counts = {org_id: Agreements() for org_id in ids}
+    for org_id, agreed, settled, completed in rows:
+        counts[org_id] = Agreements(int(agreed), int(settled or 0), int(completed or 0))
     return counts
 
 
-def smoothed_rate(agreed: int, completed: int) -> float:
-    return (completed + 1) / (agreed + 1)
+def smoothed_rate(settled: int, completed: int) -> float:
+    """(completed + 1) / (settled + 1): a newcomer starts at 1.0, and one failure
+    among few settled exchanges weighs more than among many."""
+    return (completed + 1) / (settled + 1)
 
 
 @dataclass
@@ -119,6 +145,8 @@ class OrganisationTrust:
     total_given: Decimal = ZERO
     total_received: Decimal = ZERO
     agreed: int = 0
+    settled: int = 0
+    in_progress: int = 0
     completed: int = 0
     completion_rate: float = 1.0
     completion_share: float | None = None
@@ -161,9 +189,22 @@ def _involvement():
     return db.union(givers, receivers).subquery("involvement")
 
 
+def _direct():
+    """(proposal_id, one, other) both ways round for every trade entry: the pairs of
+    organisations of each completed exchange in which one gave the other directly.
+    Two ends of a chain that never exchanged do not appear together."""
+    e = LedgerEntry
+    forward = db.select(e.proposal_id.label("proposal_id"), e.giver_id.label("one"),
+                        e.receiver_id.label("other")).where(e.kind == EntryKind.TRADE)
+    backward = db.select(e.proposal_id.label("proposal_id"), e.receiver_id.label("one"),
+                         e.giver_id.label("other")).where(e.kind == EntryKind.TRADE)
+    return db.union(forward, backward).subquery("direct")
+
+
 # Fields a member may see of another organisation: its reputation, not its trades.
 PUBLIC_FIELDS = ("organisation_id", "name", "exchanges_completed", "distinct_partners",
-                 "agreed", "completed", "completion_rate", "completion_share", "declines",
+                 "agreed", "settled", "in_progress", "completed", "completion_rate",
+                 "completion_share", "declines",
                  "cancellations", "expiries", "last_exchange")
 
 
@@ -219,15 +260,12 @@ def trust_figures(organisation_ids: Iterable[int]) -> dict[int, OrganisationTrus
         org.total_given = sum((f.value_given for f in org.flows), ZERO)
         org.total_received = sum((f.value_received for f in org.flows), ZERO)
 
-    # Partners: the other organisations of its completed exchanges, and how many together.
-    one, two = involvement.alias("one"), involvement.alias("two")
+    # Partners: whom it gave to or received from directly, and in how many exchanges.
+    direct = _direct()
     together = db.session.execute(
-        db.select(one.c.organisation_id, two.c.organisation_id,
-                  db.func.count(db.distinct(one.c.proposal_id)))
-        .join(two, db.and_(two.c.proposal_id == one.c.proposal_id,
-                           one.c.organisation_id != two.c.organisation_id))
-        .where(one.c.organisation_id.in_(ids))
-        .group_by(one.c.organisation_id, two.c.organisation_id)
+        db.select(direct.c.one, direct.c.other, db.func.count(db.distinct(direct.c.proposal_id)))
+        .where(direct.c.one.in_(ids), direct.c.one != direct.c.other)
+        .group_by(direct.c.one, direct.c.other)
     ).all()
     partner_names = dict(db.session.execute(
         db.select(Organisation.id, Organisation.name)
@@ -241,12 +279,13 @@ def trust_figures(organisation_ids: Iterable[int]) -> dict[int, OrganisationTrus
         figures[org_id].partners = sorted(found, key=lambda p: (-p.exchanges, p.name))
         figures[org_id].distinct_partners = len(found)
 
-    # Completion: of the exchanges it agreed to, the share it completed.
-    for org_id, (agreed, completed) in agreement_counts(ids).items():
+    # Completion: of the agreed exchanges whose outcome is settled, the share completed.
+    for org_id, counts in agreement_counts(ids).items():
         org = figures[org_id]
-        org.agreed, org.completed = agreed, completed
-        org.completion_rate = smoothed_rate(agreed, completed)
-        org.completion_share = completed / agreed if agreed else None
+        org.agreed, org.settled, org.completed = counts.agreed, counts.settled, counts.completed
+        org.in_progress = counts.in_progress
+        org.completion_rate = smoothed_rate(counts.settled, counts.completed)
+        org.completion_share = counts.completed / counts.settled if counts.settled else None
 
     # Declines it gave; cancellations and expiries of exchanges it took part in.
     for org_id, n in db.session.execute(
@@ -290,9 +329,10 @@ def organisation_trust(organisation: Organisation) -> OrganisationTrust:
 
 
 def completion_rates(organisation_ids: Iterable[int]) -> dict[int, float]:
-    """Share of the exchanges each organisation agreed to that it completed.
+    """Share of each organisation's settled agreed exchanges that it completed.
 
-    Smoothed as (completed + 1) / (agreed + 1): an organisation with no history
+    Smoothed as (completed + 1) / (settled + 1), exchanges still in progress left
+    out (agreeing never lowers it): an organisation with no history
     gets the benefit of the doubt (1.0), and one failure among few agreements
     weighs more than among many. Every requested id gets a rate. The matcher's
     expected-completion term uses it.
@@ -317,21 +357,18 @@ class PairTrust:
 
 
 def pair_figures(organisation_id: int | None = None) -> list[PairTrust]:
-    """Every pair of organisations that completed at least one exchange together
-    (a < b by id), or only the pairs involving `organisation_id`; most
-    exchanges first."""
-    one = _involvement().alias("one")
-    two = _involvement().alias("two")
+    """Every pair of organisations that gave each other something directly in at
+    least one completed exchange (a < b by id), or only the pairs involving
+    `organisation_id`; most exchanges first."""
+    direct = _direct()
     statement = (
-        db.select(one.c.organisation_id, two.c.organisation_id,
-                  db.func.count(db.distinct(one.c.proposal_id)))
-        .join(two, db.and_(two.c.proposal_id == one.c.proposal_id,
-                           one.c.organisation_id < two.c.organisation_id))
-        .group_by(one.c.organisation_id, two.c.organisation_id)
+        db.select(direct.c.one, direct.c.other, db.func.count(db.distinct(direct.c.proposal_id)))
+        .where(direct.c.one < direct.c.other)
+        .group_by(direct.c.one, direct.c.other)
     )
     if organisation_id is not None:
-        statement = statement.where(db.or_(one.c.organisation_id == organisation_id,
-                                           two.c.organisation_id == organisation_id))
+        statement = statement.where(db.or_(direct.c.one == organisation_id,
+                                           direct.c.other == organisation_id))
     counts = {(a, b): int(n) for a, b, n in db.session.execute(statement).all()}
     if not counts:
         return []
@@ -369,6 +406,8 @@ class HistorySummary:
     organisation_id: int
     exchanges_completed: int
     agreed: int
+    settled: int
+    in_progress: int
     completed: int
     completion_rate: float
     declines: int
@@ -390,7 +429,8 @@ def history_for(organisation_ids: Iterable[int]) -> dict[int, HistorySummary]:
         result[org_id] = HistorySummary(
             organisation_id=org_id,
             exchanges_completed=org.exchanges_completed,
-            agreed=org.agreed, completed=org.completed,
+            agreed=org.agreed, settled=org.settled, in_progress=org.in_progress,
+            completed=org.completed,
             completion_rate=org.completion_rate,
             declines=org.declines,
             cancellations=org.cancellations,
@@ -416,6 +456,8 @@ def trust_history(proposal: Proposal) -> list[dict]:
             "organisation": names[org_id],
             "completion_rate": org.completion_rate,
             "agreed": org.agreed,
+            "settled": org.settled,
+            "in_progress": org.in_progress,
             "completed": org.exchanges_completed,
             "declined": org.declines,
             "cancelled": org.cancellations,

@@ -39,7 +39,8 @@ _signatures = itertools.count(1)
 
 @pytest.fixture
 def make_exchange(make_listing, make_currency, make_org):
-    """Build a proposal among `orgs` (a cycle: orgs[i] gives orgs[i+1]) that has
+    """Build a proposal among `orgs` (a cycle: orgs[i] gives orgs[i+1]; with
+    `chain=True` the last gives no one, so orgs[0] and orgs[-1] never meet) that has
     walked proposed → approved (→ agreed, for statuses that pass through it)
     to the given final `status`; in a declined one, orgs[0] declined.
     Completed exchanges get their legs confirmed; `record=True` also appends
@@ -47,14 +48,15 @@ def make_exchange(make_listing, make_currency, make_org):
 
     def make(orgs=None, *, status: str = ProposalStatus.COMPLETED, currency: str = "staff",
              quantity: int = 2, unit_value: str = "100.00", actor=None, record: bool = True,
-             reached_agreed: bool | None = None) -> Proposal:
+             reached_agreed: bool | None = None, chain: bool = False) -> Proposal:
         orgs = orgs or [make_org(), make_org()]
         if reached_agreed is None:
             reached_agreed = status in (ProposalStatus.AGREED, ProposalStatus.COMPLETED,
                                         ProposalStatus.CANCELLED, ProposalStatus.EXPIRED)
         cur = make_currency(currency)
         now = utcnow()
-        proposal = Proposal(kind=ExchangeKind.CYCLE, status=status,
+        proposal = Proposal(kind=ExchangeKind.CHAIN if chain else ExchangeKind.CYCLE,
+                            status=status,
                             signature=f"sig-{next(_signatures)}", explanation={},
                             created_at=now - timedelta(minutes=5))
         db.session.add(proposal)
@@ -67,6 +69,8 @@ def make_exchange(make_listing, make_currency, make_org):
                 response=(Response.DECLINED if declined else
                           Response.ACCEPTED if reached_agreed or status ==
                           ProposalStatus.DECLINED else Response.PENDING)))
+            if chain and position == len(orgs) - 1:
+                continue  # the end of a chain receives only
             receiver = orgs[(position + 1) % len(orgs)]
             offer = make_listing(org, ListingKind.OFFER, cur, quantity=quantity)
             need = make_listing(receiver, ListingKind.NEED, cur, quantity=quantity)

@@ -79,3 +79,25 @@ def test_network_nodes_and_edges(history):
     network = trust.network()
     assert sorted(name for _, name, _ in network.nodes) == ["Alpha", "Beta", "Gamma"]
     assert len(network.edges) == 3
+
+
+def test_pairs_and_partners_are_only_organisations_that_gave_each_other(
+        make_exchange, make_org, client, login, api_headers, auditor):
+    first, middle, last = (make_org(name) for name in ("First", "Middle", "Last"))
+    make_exchange([first, middle, last], chain=True)   # First → Middle → Last
+    pairs = {(p.a_name, p.b_name): p.exchanges for p in trust.pair_figures()}
+    assert {frozenset(pair): n for pair, n in pairs.items()} == {
+        frozenset(("First", "Middle")): 1, frozenset(("Middle", "Last")): 1}
+    assert [p.name for p in trust.organisation_trust(first).partners] == ["Middle"]
+    assert trust.organisation_trust(first).distinct_partners == 1
+    assert trust.organisation_trust(middle).distinct_partners == 2
+    assert trust.history_for([first.id, last.id])[first.id].together == {last.id: 0}
+    assert len(trust.network().edges) == 2
+    assert all(p.value_a_to_b + p.value_b_to_a > 0 for p in trust.pair_figures())
+    body = client.get("/api/v1/trust/pairs", headers=api_headers(auditor)).get_json()
+    assert {frozenset((p["organisation_a"], p["organisation_b"])) for p in body["items"]} == {
+        frozenset(("First", "Middle")), frozenset(("Middle", "Last"))}
+    login(auditor)
+    page = client.get(f"/trust/organisations/{first.id}").data.decode()
+    partners = page.split("<h2>Partners</h2>")[1].split("</table>")[0]
+    assert "Middle" in partners and "Last" not in partners
