@@ -105,7 +105,7 @@ def users():
         organisation_id=filters["organisation"],
         enabled={"enabled": True, "disabled": False}.get(filters["status"]))
     page = paginate(statement, _int_arg("page", hi=MAX_PAGE) or 1,
-                    int(current_app.config.get("PAGE_SIZE", 20)))
+                    int(current_app.config.get("PAGE_SIZE", 20)), clamp=True)
     args = {k: v for k, v in filters.items() if v}
     return render_template("admin/users.html", page=page, filters=filters, args=args,
                            organisations=_organisations())

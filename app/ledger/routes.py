@@ -103,7 +103,7 @@ def workspace():
     args, errors = parse_args(LedgerFilterSchema(), raw)
     filters = services.LedgerFilter.from_args(args)
     statement = services.entries_statement(_actor(), filters)
-    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"])
+    page = paginate(statement, current_page(), current_app.config["PAGE_SIZE"], clamp=True)
     head = db.session.execute(
         db.select(db.func.max(LedgerEntry.sequence))).scalar_one()
     months = exchanges_over_time_view(_actor())

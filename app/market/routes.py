@@ -61,7 +61,8 @@ def browse():
     """The market: every organisation's offers and needs, filtered and paged."""
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
-    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"])
+    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"],
+                    clamp=True)
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
         currencies=currency_rules.list_currencies(),
@@ -147,7 +148,7 @@ def organisations():
     args = _load_args(OrganisationQuerySchema())
     statement = organisation_rules.organisations_query(
         text=args.get("q"), sector=args.get("sector"), area=args.get("area"))
-    page = paginate(statement, args["page"], args["per_page"])
+    page = paginate(statement, args["page"], args["per_page"], clamp=True)
     filters = {key: args[key] for key in ("q", "sector", "area") if args.get(key)}
     return render_template("market/organisations.html", page=page, filters=filters,
                            areas=organisation_rules.known_areas(), sectors=Sector.LABELS,

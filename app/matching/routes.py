@@ -25,7 +25,7 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.core.errors import ServiceError
 from app.core.limits import MAX_PAGE
-from app.extensions import db
+from app.core.paging import paginate
 from app.matching import services
 from app.matching.forms import RunForm
 from app.matching.models import MatchingRun, RunStatus
@@ -39,7 +39,7 @@ bp = Blueprint("matching", __name__, template_folder="templates")
 @permission_required("run.read")
 def runs():
     page = max(1, min(request.args.get("page", 1, type=int) or 1, MAX_PAGE))
-    result = db.paginate(services.list_runs(), page=page, per_page=20, error_out=False)
+    result = paginate(services.list_runs(), page, 20, clamp=True)
     return render_template("matching/runs.html", page=result)
 
 

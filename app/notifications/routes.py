@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from app.core.errors import ServiceError
 from app.core.limits import MAX_PAGE
+from app.core.paging import paginate
 from app.extensions import csrf, db
 from app.notifications import outbox, services
 from app.notifications.models import Delivery, EmailCategory
@@ -23,8 +24,7 @@ bp = Blueprint("notifications", __name__, template_folder="templates")
 @login_required
 def index():
     page = max(1, min(request.args.get("page", 1, type=int) or 1, MAX_PAGE))
-    result = db.paginate(services.notifications_for(current_user), page=page, per_page=20,
-                         error_out=False)
+    result = paginate(services.notifications_for(current_user), page, 20, clamp=True)
     return render_template("notifications/index.html", page=result,
                            unread=services.unread_count(current_user))
 

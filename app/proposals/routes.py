@@ -28,6 +28,7 @@ from app.auth.decorators import permission_required
 from app.auth.policy import role_may
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from app.core.limits import MAX_PAGE
+from app.core.paging import paginate
 from app.core.validation import valid_id
 from app.extensions import db
 from app.market.models import Organisation
@@ -71,7 +72,7 @@ def index():
     statement = services.list_proposals(current_user, status=status,
                                         organisation_id=organisation_id, run_id=run_id)
     page, per_page = _page_args()
-    result = db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    result = paginate(statement, page, per_page, clamp=True)
     organisations = db.session.execute(
         db.select(Organisation).order_by(Organisation.name)).scalars().all()
     args = {k: v for k, v in {"status": status, "organisation": organisation_id,
@@ -85,10 +86,10 @@ def index():
 @permission_required("proposal.read_all")
 def queue():
     page, per_page = _page_args()
-    proposed = db.paginate(
+    proposed = paginate(
         db.select(Proposal).where(Proposal.status == ProposalStatus.PROPOSED)
         .order_by(Proposal.weight.desc(), Proposal.id),
-        page=page, per_page=per_page, error_out=False)
+        page, per_page, clamp=True)
     in_flight = db.session.execute(
         db.select(Proposal).where(Proposal.status.in_(ProposalStatus.RESERVING))
         .order_by(Proposal.id)
@@ -102,10 +103,10 @@ def inbox():
     waiting = services.waiting_on(current_user)
     waiting_ids = {item.proposal.id for item in waiting}
     page, per_page = _page_args()
-    others = db.paginate(
+    others = paginate(
         services.list_proposals(current_user).where(
             Proposal.id.not_in(waiting_ids) if waiting_ids else true()),
-        page=page, per_page=per_page, error_out=False)
+        page, per_page, clamp=True)
     return render_template("proposals/inbox.html", waiting=waiting, page=others)
 
 

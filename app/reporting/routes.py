@@ -39,7 +39,8 @@ def _filtered_page(schema, statement_for):
     args, errors = parse_args(schema, raw)
     args.pop("page", None)
     args.pop("per_page", None)
-    page = paginate(statement_for(args), current_page(), current_app.config["PAGE_SIZE"])
+    page = paginate(statement_for(args), current_page(), current_app.config["PAGE_SIZE"],
+                    clamp=True)
     return {"page": page, "args": raw, "errors": errors}, (400 if errors else 200)
 
 
