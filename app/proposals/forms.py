@@ -6,7 +6,7 @@ The forms check shape (types, ranges, lengths); the services check the rules.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.limits import MAX_REASON
@@ -23,3 +23,15 @@ class RequiredReasonForm(FlaskForm):
 
     reason = StringField("Reason", validators=[DataRequired("Give a reason."),
                                                Length(max=MAX_REASON)])
+
+
+class AcceptForm(ReasonForm):
+    """Accept: an optional reason and the ticked box saying the member read what
+    the organisation commits to (the page shows it). Checked here, on the server,
+    so a form posted without the box accepts nothing. The API's accept takes no
+    such flag: an API client acts on data it has already read."""
+
+    understood = BooleanField(
+        "I have read what my organisation gives and receives, and commit to it",
+        validators=[DataRequired("Tick the box to confirm you have read what your "
+                                 "organisation commits to before accepting.")])

@@ -121,3 +121,27 @@ def waiting_on(user: User) -> list[Waiting]:
         ).scalars().all()
         items += [Waiting(p, "Review", None) for p in to_review]
     return items
+
+
+@dataclass
+class Commitment:
+    """What an organisation commits to by accepting an exchange: the legs it gives
+    (to whom), the legs it receives (from whom), the acceptance deadline and how
+    long everyone then has to deliver."""
+
+    organisation_id: int
+    gives: list[ProposalLeg]
+    gets: list[ProposalLeg]
+    accept_by: datetime | None
+    delivery_days: int
+
+
+def commitment(proposal: Proposal, organisation_id: int, delivery_days: int) -> Commitment:
+    """The accept page's summary for `organisation_id` (a participant of `proposal`)."""
+    return Commitment(
+        organisation_id=organisation_id,
+        gives=[leg for leg in proposal.legs if leg.giver_id == organisation_id],
+        gets=[leg for leg in proposal.legs if leg.receiver_id == organisation_id],
+        accept_by=proposal.accept_by,
+        delivery_days=delivery_days,
+    )

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import true
+from sqlalchemy import case
 
 from app.auth.decorators import permission_required
 from app.auth.policy import role_may
@@ -31,10 +31,10 @@ from app.core.limits import MAX_PAGE
 from app.core.paging import paginate
 from app.core.validation import valid_id
 from app.extensions import db
-from app.market.models import Organisation
+from app.market.models import MarketSettings, Organisation
 from app.proposals import services
 from app.proposals.drawing import proposal_svg
-from app.proposals.forms import ReasonForm, RequiredReasonForm
+from app.proposals.forms import AcceptForm, ReasonForm, RequiredReasonForm
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.models import Response as Answer
 from app.reporting.trust import trust_history
@@ -101,13 +101,15 @@ def queue():
 @permission_required("proposal.answer")
 def inbox():
     waiting = services.waiting_on(current_user)
-    waiting_ids = {item.proposal.id for item in waiting}
     page, per_page = _page_args()
-    others = paginate(
-        services.list_proposals(current_user).where(
-            Proposal.id.not_in(waiting_ids) if waiting_ids else true()),
+    # Every exchange involving the organisation, those waiting on it included (they
+    # are also listed above): the ones still in progress first, then newest first.
+    in_progress = case((Proposal.status.in_(ProposalStatus.OPEN), 0), else_=1)
+    every = paginate(
+        services.list_proposals(current_user).order_by(None).order_by(
+            in_progress, Proposal.id.desc()),
         page, per_page, clamp=True)
-    return render_template("proposals/inbox.html", waiting=waiting, page=others)
+    return render_template("proposals/inbox.html", waiting=waiting, page=every)
 
 
 # ---------------------------------------------------------------- one proposal
@@ -132,11 +134,15 @@ def detail(proposal_id: int):
         if mine is not None and proposal.status == ProposalStatus.AGREED
         and leg.receiver_id == current_user.organisation_id and leg.confirmed_at is None
     }
+    can_answer = (mine is not None and proposal.status == ProposalStatus.APPROVED
+                  and mine.response == Answer.PENDING)
     return render_template(
         "proposals/detail.html", proposal=proposal, drawing=proposal_svg(proposal),
         history=trust_history(proposal), mine=mine, can_confirm=can_confirm,
-        can_answer=(mine is not None and proposal.status == ProposalStatus.APPROVED
-                    and mine.response == Answer.PENDING),
+        can_answer=can_answer,
+        commitment=services.commitment(proposal, mine.organisation_id,
+                                       MarketSettings.current().delivery_days)
+        if can_answer else None,
         is_coordinator=role_may(current_user, "proposal.review"),
         describe=services.describe(proposal),
     )
@@ -195,7 +201,7 @@ def cancel(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/accept")
 @permission_required("proposal.answer")
 def accept(proposal_id: int):
-    return _act(proposal_id, services.accept, ReasonForm, "Accepted for your organisation.")
+    return _act(proposal_id, services.accept, AcceptForm, "Accepted for your organisation.")
 
 
 @bp.post("/proposals/<int:proposal_id>/decline")

@@ -31,7 +31,9 @@ from app.proposals.lifecycle import (
     supersede,
 )
 from app.proposals.reading import (
+    Commitment,
     Waiting,
+    commitment,
     describe,
     get_proposal,
     list_proposals,
@@ -42,7 +44,8 @@ from app.proposals.recording import record_in_ledger
 from app.proposals.signatures import canonical_signature, signature_pairs
 
 __all__ = [
-    "Creation", "Waiting", "accept", "approve", "cancel", "canonical_signature", "confirm_leg",
+    "Commitment", "Creation", "Waiting", "accept", "approve", "cancel", "canonical_signature",
+    "commitment", "confirm_leg",
     "create_proposals", "decline", "describe", "due_for_expiry", "expire", "expire_due",
     "expire_due_opportunistically", "get_proposal", "list_proposals", "record_in_ledger",
     "reject", "signature_pairs", "supersede", "visible_proposals", "waiting_on",

@@ -66,7 +66,7 @@ def test_demo_market_end_to_end(app, login):
             inbox = member.get("/proposals/inbox").get_data(as_text=True)
             assert f"#{proposal_id}" in inbox and "Accept or decline" in inbox
             assert member.post(f"/proposals/{proposal_id}/accept",
-                               data={"reason": ""}).status_code == 302
+                               data={"reason": "", "understood": "y"}).status_code == 302
         assert reload(Proposal, proposal_id).status == ProposalStatus.AGREED, name
 
         for leg_id, receiver_id in legs:

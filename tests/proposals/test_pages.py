@@ -78,7 +78,7 @@ def test_action_form_matrix(action, market, cycle, client, login, app):
     for who in ("anonymous", *refused):
         test_client = app.test_client()
         _as(test_client, login, market, who)
-        response = test_client.post(url, data={"reason": "because"})
+        response = test_client.post(url, data={"reason": "because", "understood": "y"})
         if who == "anonymous":
             assert response.status_code == 302 and "/login" in response.location, who
         else:
@@ -86,7 +86,7 @@ def test_action_form_matrix(action, market, cycle, client, login, app):
         assert _state(proposal.id) == before, who
     test_client = app.test_client()
     _as(test_client, login, market, allowed)
-    response = test_client.post(url, data={"reason": "because"})
+    response = test_client.post(url, data={"reason": "because", "understood": "y"})
     assert response.status_code == 302
     assert response.location.endswith(f"/proposals/{proposal.id}")
     assert _state(proposal.id) != before
