@@ -1,10 +1,16 @@
 """SVG pictures of the trust record, drawn on the server (no script, no CDN).
 
 `network_svg` draws each group of linked organisations in its own cell (a
-ring, or networkx's spring layout with a fixed seed for big groups, so the
-same record always gives the same picture): node area grows with the
-exchanges an organisation completed, edge width with the exchanges a pair
-completed together.
+ring for a small group, networkx's spring layout with a fixed seed for a big
+one, so the same record always gives the same picture): node area grows with
+the exchanges an organisation completed, edge width with the exchanges a pair
+completed together. It stays readable from a handful to a few hundred
+organisations: big groups get taller cells, labels are placed one by one (most
+active organisation first) where they fit inside the picture without touching
+another label, and a label that finds no room is left out. Every node carries
+its full name in a <title>, and the page lists every organisation beside the
+picture with a link, so the picture itself holds no links (it is one image,
+`role="img"`: no interactive element nested inside it).
 
 `over_time_svg` draws exchanges over time: one slot per calendar month, bars
 for the value exchanged (the whole market) or given and received (one
@@ -17,10 +23,10 @@ Every label is escaped.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from decimal import Decimal
 
 import networkx as nx
+import numpy as np
 from markupsafe import Markup, escape
 
 from app.reporting.over_time import MonthFigures
@@ -30,7 +36,11 @@ WIDTH = 900
 CELL_HEIGHT = 300
 LABEL_CHARS = 22
 WIDE_LABEL_CHARS = 30
-RING_MAX = 40
+SHORT_LABEL_CHARS = 14
+RING_MAX = 16          # beyond, a ring's chords tangle: spring layout instead
+FONT = 12
+CHAR_WIDTH = 6.8       # generous average width of a 12 px character, for fitting labels
+EDGE_LABELS_MAX = 60   # beyond this many pairs, the counts on the lines are noise
 
 
 def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
@@ -39,8 +49,9 @@ def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
 
     Each group of organisations linked by exchanges (a connected component)
     gets its own cell of a grid, biggest first, so a small group is not
-    squeezed into a corner by a big one: a ring for up to RING_MAX organisations
-    (a partnership's size), networkx's spring layout (weighted, fixed seed) beyond.
+    squeezed into a corner by a big one: a ring for up to RING_MAX organisations,
+    networkx's spring layout (weighted, fixed seed) beyond, in a full-width cell
+    whose height grows with the group so nodes keep their distance.
     """
     graph = nx.Graph()
     graph.add_nodes_from(org_id for org_id, _name, _n in network.nodes)
@@ -54,28 +65,42 @@ def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
     columns = 3 if len(small) > 4 else max(1, min(len(small), 2))
     cells += [(g, 1) for g in small]
     positions: dict[int, tuple[float, float]] = {}
-    centres: dict[int, tuple[float, float]] = {}
+    centres: dict[int, tuple[float, float, bool]] = {}
     x_slot, y = 0, 0.0
     for group, span in cells:
         width = WIDTH if span == 3 or columns == 1 else WIDTH / columns
-        height = CELL_HEIGHT * (2 if span == 3 else 1)
+        height = (CELL_HEIGHT * 2 * max(1.0, math.sqrt(len(group) / 24)) if span == 3
+                  else CELL_HEIGHT)
         if span != 3 and x_slot >= columns:
             x_slot, y = 0, y + CELL_HEIGHT
         left = 0.0 if span == 3 else x_slot * width
         cx, cy = left + width / 2, y + height / 2 - 10
-        radius = min(width, height) / 2 - 60
         if len(group) <= RING_MAX:
+            # An ellipse leaving room on both sides for labels written sideways.
+            ry = min(width, height) / 2 - 60
+            rx = min(ry, width / 2 - 60 - CHAR_WIDTH * WIDE_LABEL_CHARS) if span == 3 else ry
+            rx = max(rx, ry * 0.6)
             # Reverse Cuthill-McKee puts linked organisations next to each other on
             # the ring, so few lines cross it; the order is deterministic.
             order = (list(nx.utils.reverse_cuthill_mckee_ordering(graph.subgraph(group)))
                      if len(group) > 3 else group)
             for i, node in enumerate(order):
                 angle = -math.pi / 2 + 2 * math.pi * i / len(group)
-                positions[node] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+                positions[node] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
         else:
-            raw = nx.spring_layout(graph.subgraph(group), seed=7, weight="weight")
+            sub = graph.subgraph(group)
+            raw = _upright(nx.spring_layout(sub, seed=7, weight="weight", iterations=100,
+                                            k=2.0 / math.sqrt(len(group))),
+                           along_x=width >= height)
+            xs = [p[0] for p in raw.values()]
+            ys = [p[1] for p in raw.values()]
+            span_x = (max(xs) - min(xs)) or 1.0
+            span_y = (max(ys) - min(ys)) or 1.0
+            # Stretch to the cell, keeping a margin for the labels on the sides.
             for node, (px, py) in raw.items():
-                positions[node] = (cx + px * (width / 2 - 80), cy + py * (height / 2 - 50))
+                positions[node] = (
+                    left + 140 + (px - min(xs)) / span_x * (width - 280),
+                    y + 40 + (py - min(ys)) / span_y * (height - 90))
         centres.update(dict.fromkeys(group, (cx, cy, span == 3)))
         if span == 3:
             y += height
@@ -85,12 +110,72 @@ def _layout(network: Network) -> tuple[dict[int, tuple[float, float]],
     return positions, centres, int(total) or CELL_HEIGHT
 
 
+def _upright(raw: dict, along_x: bool) -> dict:
+    """Turn a layout so its longest extent lies along the cell's longer side
+    (principal axes): a long, thin network stretched to its cell then uses the
+    whole cell rather than a diagonal of it."""
+    nodes = list(raw)
+    points = np.array([raw[n] for n in nodes], dtype=float)
+    points -= points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(points.T))
+    turned = points @ (vectors[:, ::-1] if along_x else vectors)  # eigh: smallest first
+    return {node: (float(x), float(y)) for node, (x, y) in zip(nodes, turned, strict=True)}
+
+
 def _label(name: str, chars: int = LABEL_CHARS) -> str:
     return name if len(name) <= chars else name[:chars - 1] + "…"
 
 
-def network_svg(network: Network, link: Callable[[int], str] | None = None) -> Markup:
-    """The trust network as an inline SVG element (Markup, safe to embed)."""
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _box(x: float, y: float, anchor: str, text: str) -> Box:
+    """The rectangle a label drawn at (x, y) (its baseline) with `anchor` covers."""
+    width = CHAR_WIDTH * len(text)
+    left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+    return left, y - FONT, left + width, y + 4
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _place_label(x: float, y: float, radius: float, preferred: str, text: str,
+                 taken: list[Box], circles: list[tuple[float, float, float]],
+                 height: float) -> tuple[float, float, str] | None:
+    """Where to draw `text` next to the node at (x, y): the first of right, left,
+    below, above (starting from `preferred`) whose box stays inside the picture and
+    touches neither a label already placed nor another node; None if none fits."""
+    lean = radius * 0.7
+    candidates = {
+        "right": (x + radius + 5, y + 4, "start"),
+        "left": (x - radius - 5, y + 4, "end"),
+        "below": (x, y + radius + 14, "middle"),
+        "above": (x, y - radius - 6, "middle"),
+        # Diagonals, for crowded spots.
+        "above right": (x + lean + 3, y - lean - 3, "start"),
+        "below right": (x + lean + 3, y + lean + 12, "start"),
+        "above left": (x - lean - 3, y - lean - 3, "end"),
+        "below left": (x - lean - 3, y + lean + 12, "end"),
+    }
+    order = [preferred] + [k for k in candidates if k != preferred]
+    for key in order:
+        lx, ly, anchor = candidates[key]
+        box = _box(lx, ly, anchor, text)
+        if box[0] < 2 or box[2] > WIDTH - 2 or box[1] < 2 or box[3] > height - 2:
+            continue
+        if any(_overlap(box, other) for other in taken):
+            continue
+        if any(_overlap(box, (cx - r, cy - r, cx + r, cy + r)) for cx, cy, r in circles
+               if (cx, cy) != (x, y)):
+            continue
+        return lx, ly, anchor
+    return None
+
+
+def network_svg(network: Network) -> Markup:
+    """The trust network as an inline SVG image (Markup, safe to embed). The page
+    lists the organisations with links next to it (see the module docstring)."""
     if not network.nodes:
         return Markup(
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 80" role="img" '
@@ -99,10 +184,12 @@ def network_svg(network: Network, link: Callable[[int], str] | None = None) -> M
     where, centres, height = _layout(network)
     most_edge = max((p.exchanges for p in network.edges), default=1)
     most_node = max((n for _, _, n in network.nodes), default=1)
+    label = (f"Trust network: {len(network.nodes)} organisations, "
+             f"{len(network.edges)} partnerships")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="Trust network: {len(network.nodes)} organisations, '
-        f'{len(network.edges)} partnerships" class="trust-network">',
+        f'role="img" aria-label="{label}" class="trust-network">',
+        f"<title>{label}</title>",
         "<g class=\"edges\">",
     ]
     for pair in network.edges:
@@ -113,33 +200,45 @@ def network_svg(network: Network, link: Callable[[int], str] | None = None) -> M
             f'stroke="#0b5cad" stroke-opacity="0.45" stroke-width="{width:.1f}">'
             f"<title>{escape(pair.a_name)} – {escape(pair.b_name)}: {pair.exchanges} "
             f"exchange{'s' if pair.exchanges != 1 else ''} completed together</title></line>")
-        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        parts.append(f'<text x="{mx:.1f}" y="{my:.1f}" font-size="11" fill="#1d2733" '
-                     f'text-anchor="middle" dy="-3">{pair.exchanges}</text>')
+        if len(network.edges) <= EDGE_LABELS_MAX:
+            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+            parts.append(f'<text x="{mx:.1f}" y="{my:.1f}" font-size="11" fill="#1d2733" '
+                         f'text-anchor="middle" dy="-3">{pair.exchanges}</text>')
     parts.append('</g><g class="nodes">')
+    radii = {org_id: 8 + 14 * math.sqrt(exchanges / most_node) * (
+        1.0 if len(network.nodes) <= 40 else 0.6) for org_id, _, exchanges in network.nodes}
+    circles = [(*where[org_id], radii[org_id]) for org_id, _, _ in network.nodes]
     for org_id, name, exchanges in network.nodes:
         x, y = where[org_id]
-        radius = 8 + 14 * math.sqrt(exchanges / most_node)
-        # Labels point away from the group's centre. In a full-width cell they go
-        # sideways (room on both sides; stacked labels above and below would collide);
-        # in narrow side-by-side cells, above or below except level with the centre.
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radii[org_id]:.1f}" fill="#e7f5ec" '
+            f'stroke="#1e7a3c" stroke-width="2" data-organisation="{org_id}">'
+            f"<title>{escape(name)}: {exchanges} "
+            f"exchange{'s' if exchanges != 1 else ''} completed</title></circle>")
+    parts.append('</g><g class="labels">')
+    # Labels, most active organisation first, each where it fits (or not at all).
+    taken: list[Box] = []
+    for org_id, name, _exchanges in sorted(network.nodes, key=lambda n: (-n[2], n[1])):
+        x, y = where[org_id]
         cx, cy, wide = centres[org_id]
-        vertical = abs(x - cx) < 0.25 * abs(y - cy) if wide else (
-            abs(y - cy) >= 0.35 * abs(x - cx))
-        if vertical:
-            lx, ly, anchor = x, (y - radius - 6 if y < cy else y + radius + 14), "middle"
+        # Point away from the group's centre first.
+        if abs(x - cx) >= abs(y - cy):
+            preferred = "right" if x >= cx else "left"
         else:
-            lx, ly, anchor = x + (radius + 5 if x > cx else -radius - 5), y + 4, (
-                "start" if x > cx else "end")
-        label = _label(name, WIDE_LABEL_CHARS if wide else LABEL_CHARS)
-        circle = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="#e7f5ec" '
-                  f'stroke="#1e7a3c" stroke-width="2"><title>{escape(name)}: {exchanges} '
-                  f"exchange{'s' if exchanges != 1 else ''} completed</title></circle>"
-                  f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" text-anchor="{anchor}" '
-                  f'fill="#1d2733">{escape(label)}</text>')
-        if link is not None:
-            circle = f'<a href="{escape(link(org_id))}">{circle}</a>'
-        parts.append(circle)
+            preferred = "below" if y >= cy else "above"
+        # The label as long as it may be, else a shorter one, else none.
+        for chars in (WIDE_LABEL_CHARS if wide else LABEL_CHARS, SHORT_LABEL_CHARS):
+            text = _label(name, chars)
+            spot = _place_label(x, y, radii[org_id], preferred, text, taken, circles, height)
+            if spot is not None:
+                break
+        else:
+            continue
+        lx, ly, anchor = spot
+        taken.append(_box(lx, ly, anchor, text))
+        parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="{FONT}" '
+                     f'text-anchor="{anchor}" fill="#1d2733" data-organisation="{org_id}">'
+                     f"<title>{escape(name)}</title>{escape(text)}</text>")
     parts.append("</g></svg>")
     return Markup("".join(parts))
 

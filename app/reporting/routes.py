@@ -120,6 +120,10 @@ def organisation_trust(organisation_id: int):
 def trust_network():
     """Organisations as nodes, exchanges completed together as weighted edges."""
     network = trust.network()
-    picture = network_svg(network, link=lambda org_id: url_for(
-        ".organisation_trust", organisation_id=org_id))
-    return render_template("reporting/network.html", network=network, picture=picture)
+    ranked = sorted(network.nodes, key=lambda node: (-node[2], node[1]))
+    partners: dict[int, int] = {}
+    for pair in network.edges:
+        partners[pair.a_id] = partners.get(pair.a_id, 0) + 1
+        partners[pair.b_id] = partners.get(pair.b_id, 0) + 1
+    return render_template("reporting/network.html", network=network,
+                           picture=network_svg(network), ranked=ranked, partners=partners)
