@@ -140,7 +140,25 @@ def create_user():
             return redirect(url_for("admin.edit_user", user_id=user.id))
     elif request.method == "POST":
         status = 422
+        _add_service_problems(form)
     return render_template("admin/user_new.html", form=form), status
+
+
+def _add_service_problems(form: UserCreateForm) -> None:
+    """The form's own checks failed, so the service was not asked: ask it now what
+    else is wrong (writing nothing), so every problem shows at once. A field the
+    form already faults keeps the form's message only."""
+    try:
+        organisation = None if form.organisation.errors else _chosen_organisation(form)
+    except (ServiceError, ValueError):
+        organisation = None
+    problems = services.new_user_problems(
+        email=form.email.data, name=form.name.data, role=form.role.data,
+        organisation=organisation, password=form.password.data or None)
+    for name, messages in problems.items():
+        field = form._fields.get(name)
+        if field is not None and not field.errors:
+            field.errors = list(messages)
 
 
 def _render_edit(user: User, form: UserEditForm | None = None,

@@ -304,14 +304,40 @@ def end_sessions(user: User) -> None:
 
 # --- accounts ----------------------------------------------------------------------------
 
+def new_user_problems(*, email: str | None, name: str | None, role: str | None,
+                      organisation=None, password: str | None = None) -> dict[str, list[str]]:
+    """Every problem with a new account's fields at once, per field (empty: none),
+    so a form shows them all together rather than one per attempt. `password`
+    None: not checked (the page generates one). Writes nothing."""
+    return _new_user_check(email, name, role, organisation, password)[0]
+
+
+def _new_user_check(email, name, role, organisation, password) -> tuple[dict, list[str]]:
+    """(problems per field, the checks' own messages) of a new account's fields."""
+    problems: dict[str, list[str]] = {}
+    messages: list[str] = []
+    checks = [lambda: _clean_email(email), lambda: _clean_name(name),
+              lambda: _check_role_and_organisation(role, organisation)]
+    if password is not None:
+        checks.append(lambda: check_password_strength(password))
+    for check in checks:
+        try:
+            check()
+        except Invalid as exc:
+            messages.append(exc.message)
+            for field, field_messages in exc.errors.items():
+                problems.setdefault(field, []).extend(field_messages)
+    return problems, messages
+
+
 def create_user(actor: User | None, *, email: str, name: str, role: str,
                 password: str, organisation=None) -> User:
     """A new enabled account. Admins (or the system) only; the email must be new."""
     policy.require(actor, "user.manage")
-    email = _clean_email(email)
-    name = _clean_name(name)
-    _check_role_and_organisation(role, organisation)
-    check_password_strength(password)
+    problems, messages = _new_user_check(email, name, role, organisation, password)
+    if problems:
+        raise Invalid(" ".join(messages), errors=problems)
+    email, name = _clean_email(email), _clean_name(name)
     if find_user_by_email(email) is not None:
         raise Conflict(f"An account with the email {email} already exists.",
                        errors={"email": ["An account with this email already exists."]})

@@ -8,3 +8,12 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// A form that came back with errors: move the focus to its error summary, so a
+// keyboard or screen-reader user starts from the list of what to fix.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();
+  }
+});
