@@ -68,6 +68,8 @@ class ListingForm(FlaskForm):
     """Fields shared by posting and editing a listing (kind and currency are fixed once
     posted, so only `NewListingForm` has them)."""
 
+    # Drawn as a select of the currencies' categories (listing_form.html); any text is
+    # accepted here and the service checks it belongs to the listing's currency.
     category = StringField("Category", validators=[Length(max=limits.MAX_CATEGORY)])
     title = StringField("Title", validators=[InputRequired(), Length(limits.MIN_TITLE,
                                                                       limits.MAX_TITLE)])
@@ -75,7 +77,7 @@ class ListingForm(FlaskForm):
     tags = StringField("Tags (comma-separated)", validators=[Length(max=600)])
     quantity = IntegerField("Quantity", validators=[
         InputRequired(), NumberRange(1, limits.MAX_QUANTITY)])
-    min_quantity = IntegerField("Minimum acceptable quantity (needs only)", validators=[
+    min_quantity = IntegerField("Least quantity you would accept (needs only)", validators=[
         Optional(), NumberRange(1, limits.MAX_QUANTITY)])
     areas = AreaField("Areas")
     remote = BooleanField("Remote / any area")
@@ -124,7 +126,9 @@ class NewListingForm(ListingForm):
 
     def __init__(self, *args, currencies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency.choices = [_Choice(c.code, f"{c.name} ({c.unit})") for c in currencies]
+        # data-unit: app.js shows the chosen currency's unit beside the quantity.
+        self.currency.choices = [_Choice(c.code, f"{c.name} ({c.unit})",
+                                         render_kw={"data-unit": c.unit}) for c in currencies]
 
     def data_for_service(self) -> dict:
         return {"kind": self.kind.data, "currency": self.currency.data,

@@ -5,12 +5,16 @@ handlers turn into pages (and roll back); Invalid goes back onto the form."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from app.auth import policy
 from app.auth.decorators import permission_required
+from app.core.clock import today
+from app.core.limits import MAX_HORIZON_DAYS
 from app.core.paging import paginate
 from app.market import browse as market_browse
 from app.market import currencies as currency_rules
@@ -51,6 +55,19 @@ def _load_args(schema) -> dict:
 
 def _invalid(template: str, status: int = 422, **context):
     return render_template(template, **context), status
+
+
+def _date_bounds(listing=None) -> dict:
+    """The date pickers' bounds: not before today, not beyond the horizon the service
+    accepts. An edit keeps an earlier date it already has (the service does not judge
+    a date an edit leaves alone), so re-saving it is not blocked by the browser."""
+    first, last = today(), today() + timedelta(days=MAX_HORIZON_DAYS)
+    bounds = {}
+    for name in ("available_from", "available_until"):
+        current = getattr(listing, name, None) if listing is not None else None
+        low = min(first, current) if current else first
+        bounds[name] = {"min": low.isoformat(), "max": last.isoformat()}
+    return bounds
 
 
 # --- browsing ------------------------------------------------------------------------------
@@ -109,7 +126,7 @@ def new_listing():
             item = outcome.value
             return redirect(url_for(".listing", listing_id=item.id))
     return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
-                    form=form, listing=None, currencies=currencies)
+                    form=form, listing=None, currencies=currencies, dates=_date_bounds())
 
 
 @bp.route("/market/listings/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -128,7 +145,8 @@ def edit_listing(listing_id: int):
         if outcome.ok:
             return redirect(url_for(".listing", listing_id=item.id))
     return _invalid("market/listing_form.html", 422 if request.method == "POST" else 200,
-                    form=form, listing=item, currencies=[item.currency])
+                    form=form, listing=item, currencies=[item.currency],
+                    dates=_date_bounds(item))
 
 
 @bp.post("/market/listings/<int:listing_id>/withdraw")
