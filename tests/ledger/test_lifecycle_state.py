@@ -252,6 +252,9 @@ class Lifecycles(RuleBasedStateMachine):
             figures = trust.organisation_trust(db.session.get(Organisation, org_id))
             assert figures.completion_rate == rates[org_id] == history[org_id].completion_rate
             assert figures.exchanges_completed == figures.completed
+            # The rate counts settled outcomes only: never one still in progress.
+            assert figures.settled + figures.in_progress == figures.agreed
+            assert figures.completion_rate == (figures.completed + 1) / (figures.settled + 1)
             assert history[org_id].exchanges_completed == figures.exchanges_completed
         db.session.rollback()
 

@@ -176,8 +176,8 @@ def test_all_accept_makes_it_agreed(market, cycle):
     assert (last.from_status, last.to_status, last.organisation_id) == (
         "approved", "agreed", market.orgs["C"].id)
     assert proposal.participants[1].reason == "fine by us"
-    # Agreed and not completed counts against the completion rate.
-    assert completion_rates([market.orgs["A"].id])[market.orgs["A"].id] == 0.5
+    # Agreed and not yet settled: in progress, so the completion rate does not move.
+    assert completion_rates([market.orgs["A"].id])[market.orgs["A"].id] == 1.0
 
 
 def test_accept_checks_organisation_state_and_answers_once(market, cycle):
