@@ -61,11 +61,12 @@ def browse():
     """The market: every organisation's offers and needs, filtered and paged."""
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
-    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"])
+    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"],
+                    bounded_count=True)
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
         currencies=currency_rules.list_currencies(),
-        organisations=organisation_rules.all_organisations(),
+        organisations=organisation_rules.organisation_names(),
         areas=organisation_rules.known_areas(), categories=currency_rules.categories_in_use())
 
 
