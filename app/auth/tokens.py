@@ -10,6 +10,8 @@ from app.auth.models import ApiToken, User
 from app.core.clock import utcnow
 from app.extensions import db
 
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
 TOKEN_PREFIX = "cc_"
 
 
@@ -46,7 +48,10 @@ def resolve_token(raw: str) -> User | None:
         return None
     if not token.user.enabled:
         return None
-    token.last_used_at = now
+    # Written at most once a minute: a write (and a row lock) on every API read would make
+    # reads cost what writes cost, and concurrent reads with one token queue on the row.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
     return token.user
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Select, func, or_
+from sqlalchemy.orm import selectinload
 
 from app.auth import admin_log, policy
 from app.auth.models import AdminActionKind, User
@@ -105,7 +106,9 @@ def all_organisations() -> list[Organisation]:
 def organisations_query(*, text: str | None = None, sector: str | None = None,
                         area: str | None = None) -> Select:
     """Organisations matching the filters, by name. `area` is a code (normalised here)."""
-    statement = db.select(Organisation).order_by(Organisation.name, Organisation.id)
+    # Exclusions are part of what the API shows (to those allowed): loaded in one query.
+    statement = db.select(Organisation).options(selectinload(Organisation.excluded)).order_by(
+        Organisation.name, Organisation.id)
     if text:
         pattern = f"%{escape_like(text.strip().lower())}%"
         statement = statement.where(or_(
