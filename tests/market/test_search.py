@@ -96,7 +96,8 @@ def test_title_matches_rank_above_description_matches(app, make_listing):
     make_listing(title="Unrelated", description="Nothing here.")
     assert _titles("phlebotomy") == ["Phlebotomy clinic sessions", "Room booking"]
     assert _titles("phleb") == ["Phlebotomy clinic sessions", "Room booking"]  # prefix
-    assert _titles("phleb ") == []  # a finished word is not a prefix
+    # A finished word is not a prefix (PostgreSQL may still find the title as a misspelling).
+    assert "Room booking" not in _titles("phleb ")
 
 
 @pytest.mark.skipif(not is_postgres(), reason="trigram similarity is PostgreSQL's (pg_trgm)")
