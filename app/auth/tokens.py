@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.orm import joinedload
+
 from app.auth.models import ApiToken, User
 from app.core.clock import utcnow
 from app.extensions import db
@@ -38,8 +40,10 @@ def resolve_token(raw: str) -> User | None:
     """The enabled user a live token belongs to, or None."""
     if not raw or len(raw) > 200:
         return None
+    # The token and its user in one query: this runs on every API request.
     token = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+        db.select(ApiToken).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(raw))
     ).scalar_one_or_none()
     now = utcnow()
     if token is None or token.revoked_at is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Select, func, or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.clock import today as utc_today
 from app.core.errors import NotFound
@@ -113,7 +113,9 @@ def listings_query(filters: ListingFilters) -> Select:
 
 
 def get_listing(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id) if valid_id(listing_id) else None
+    listing = db.session.get(Listing, listing_id, options=[
+        joinedload(Listing.organisation), joinedload(Listing.currency)]) if valid_id(
+        listing_id) else None
     if listing is None:
         raise NotFound(f"No listing with id {listing_id}.")
     return listing
