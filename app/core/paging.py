@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from math import ceil
@@ -68,14 +69,42 @@ def count_rows(statement) -> tuple[int, bool]:
     return max(_planner_estimate(plain), bounded), False
 
 
+def _count_subquery(statement):
+    """count_rows' first query as a scalar subquery: exact on SQLite, bounded on PostgreSQL."""
+    plain = statement.order_by(None).options()
+    if db.session.get_bind().dialect.name == "postgresql":
+        plain = plain.limit(EXACT_COUNT_LIMIT + 1)
+    return db.select(db.func.count()).select_from(plain.subquery()).scalar_subquery()
+
+
+def _bounded_result(statement, bounded: int) -> tuple[int, bool]:
+    if db.session.get_bind().dialect.name != "postgresql" or bounded <= EXACT_COUNT_LIMIT:
+        return bounded, True
+    return max(_planner_estimate(statement.order_by(None)), bounded), False
+
+
+_ESTIMATES: dict[tuple, tuple[float, int]] = {}
+ESTIMATE_SECONDS = 60
+
+
 def _planner_estimate(statement) -> int:
+    """PostgreSQL's estimate of the rows `statement` returns, kept a minute per process
+    (an estimate need not be fresher; planning it on every page would cost a round trip)."""
     compiled = statement.compile(dialect=db.session.get_bind().dialect)
+    key = (str(compiled), repr(sorted(compiled.params.items())))
+    now = time.monotonic()
+    cached = _ESTIMATES.get(key)
+    if cached and now - cached[0] < ESTIMATE_SECONDS:
+        return cached[1]
     connection = db.session.connection()
     plan = connection.exec_driver_sql(
         "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+    if len(_ESTIMATES) > 500:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (now, int(plan[0]["Plan"]["Plan Rows"]))
+    return _ESTIMATES[key][1]
 
 
 # --- keyset (cursor) pages -----------------------------------------------------------------
@@ -140,8 +169,10 @@ def keyset_page(statement, keys: list, per_page: int, *, cursor: str | None = No
     """One page of `statement`, ordered by `keys` (all descending, the last unique). With
     `cursor`, the page after (or before) the row it names; without, numbered `page` (an
     OFFSET, for the first pages). Raises BadCursor."""
-    total, exact = count_rows(statement)
-    selected = statement.add_columns(*keys)
+    # The bounded count rides along as an uncorrelated subquery (computed once): one
+    # round trip for the page and its count.
+    counted = _count_subquery(statement)
+    selected = statement.add_columns(counted.label("bounded_total"), *keys)
     direction = "n"
     if cursor:
         values, direction = decode_cursor(cursor, len(keys))
@@ -157,12 +188,16 @@ def keyset_page(statement, keys: list, per_page: int, *, cursor: str | None = No
     elif page > 1:
         selected = selected.offset((page - 1) * per_page)
     rows = db.session.execute(selected.limit(per_page + 1)).all()
+    if rows:
+        total, exact = _bounded_result(statement, rows[0][1])
+    else:
+        total, exact = count_rows(statement)
     more = len(rows) > per_page
     rows = rows[:per_page]
     if direction == "p":
         rows.reverse()
     items = [row[0] for row in rows]
-    first, last = (list(rows[0][1:]), list(rows[-1][1:])) if rows else (None, None)
+    first, last = (list(rows[0][2:]), list(rows[-1][2:])) if rows else (None, None)
     if direction == "n":
         next_cursor = encode_cursor(last, "n") if more else None
         prev_cursor = encode_cursor(first, "p") if first and (cursor or page > 1) else None

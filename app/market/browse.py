@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Select, func, or_
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app.core.clock import today as utc_today
 from app.core.errors import NotFound
@@ -55,7 +55,7 @@ class ListingFilters:
 @dataclass
 class ListingQuery:
     """A listings select, ordered by `keys` (each descending, the last unique), with
-    organisations and currencies loaded in two queries whatever the page size."""
+    organisations and currencies loaded in the same query."""
 
     statement: Select
     keys: list
@@ -71,8 +71,11 @@ def browse_listings(filters: ListingFilters) -> ListingQuery:
     here, not stored: "open" is status 'open' and no end date before today, checked on the
     index's rows.
     """
+    # Organisation and currency joined into the same query (many-to-one: a page of 50
+    # costs one query, not 1 + 50 lazy loads or 1 + 2 selectin loads).
     statement = db.select(Listing).options(
-        selectinload(Listing.organisation), selectinload(Listing.currency))
+        joinedload(Listing.organisation, innerjoin=True),
+        joinedload(Listing.currency, innerjoin=True))
     if filters.kind:
         statement = statement.where(Listing.kind == filters.kind)
     if filters.currency:
