@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
@@ -120,6 +121,30 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
     if area:
         statement = statement.where(code_list_contains(Organisation.areas, normalise_code(area)))
     return statement
+
+
+_MENU_CACHE: dict = {}
+
+
+def organisation_options(selected_id: int | None) -> Markup:
+    """The `<option>`s of every organisation by name, for the market's filter menu.
+
+    Built once per process and version of the organisations (their count, newest change
+    and highest id: one cheap query) rather than on every page: 2,000 organisations are
+    ~2,000 rows fetched and escaped, about half of what `/market` cost."""
+    version = db.session.execute(db.select(
+        func.count(Organisation.id), func.max(Organisation.updated_at),
+        func.max(Organisation.id))).one()
+    key = (str(db.engine.url), tuple(version))
+    if _MENU_CACHE.get("key") != key:
+        options = "".join(f'<option value="{org_id}">{escape(name)}</option>'
+                          for org_id, name in organisation_names())
+        _MENU_CACHE.update(key=key, options=options)
+    options = _MENU_CACHE["options"]
+    if selected_id:
+        marker = f'<option value="{int(selected_id)}">'
+        options = options.replace(marker, f'<option value="{int(selected_id)}" selected>', 1)
+    return Markup(options)
 
 
 def organisation_names() -> list:

@@ -66,7 +66,7 @@ def browse():
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
         currencies=currency_rules.list_currencies(),
-        organisations=organisation_rules.organisation_names(),
+        organisation_options=organisation_rules.organisation_options(filters.organisation_id),
         areas=organisation_rules.known_areas(), categories=currency_rules.categories_in_use())
 
 
