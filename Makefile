@@ -46,6 +46,8 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# bench/web.py (the web tier at 50,000 listings on PostgreSQL) is left out: it takes
+# about five minutes and needs a PostgreSQL server; see the README.
 bench: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/matching.py

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.auth import policy
 from app.core.errors import ServiceError, error_body
-from app.core.paging import Page
+from app.core.paging import CursorPage, Page
 from app.extensions import db, login_manager
 from app.web.errors import database_error_response, json_error
 
@@ -268,6 +268,12 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
 
 
 def _dump(result: Any, schema: Schema | None, paged: bool) -> Any:
+    if paged and isinstance(result, CursorPage):
+        return {"items": schema.dump(result.items, many=True) if schema else result.items,
+                "page": result.page, "per_page": result.per_page, "total": result.total,
+                "total_exact": result.exact, "pages": result.pages,
+                "links": {"next": _cursor_link(result.next_cursor),
+                          "prev": _cursor_link(result.prev_cursor)}}
     if paged:
         assert isinstance(result, Page)
         items = schema.dump(result.items, many=True) if schema else result.items
@@ -276,6 +282,17 @@ def _dump(result: Any, schema: Schema | None, paged: bool) -> Any:
     if schema is None:
         return result
     return schema.dump(result)
+
+
+def _cursor_link(cursor: str | None) -> str | None:
+    """This request's URL with `cursor` in place of any page or cursor."""
+    if cursor is None:
+        return None
+    from urllib.parse import urlencode
+
+    args = [(key, value) for key, value in request.args.items(multi=True)
+            if key not in ("page", "cursor")]
+    return request.path + "?" + urlencode([*args, ("cursor", cursor)])
 
 
 def openapi_path(rule: str) -> str:

@@ -63,7 +63,9 @@ token, 403 not allowed, 404 unknown route or id, 405 wrong method, 409 conflict,
 answering (retry after `Retry-After`). Never a 500 for anything a client sends.
 
 **Paging.** List endpoints take `page` (from 1) and `per_page` (1-100) and answer
-`{"items", "page", "per_page", "total", "pages"}`.
+`{"items", "page", "per_page", "total", "pages"}`. `GET /listings` pages by cursor:
+follow `links.next` / `links.prev` (every page costs the same, page 200 too); its `total`
+is exact when `total_exact` is true, otherwise the database's estimate.
 
 **Idempotency.** POST and PATCH endpoints (except token creation) accept an
 `Idempotency-Key` header; sending the same key again replays the first answer instead of
@@ -150,7 +152,9 @@ def build_spec() -> dict:
         success: dict = {"description": "Success"}
         if doc.response is not None:
             schema: object = doc.response
-            if doc.paged:
+            if doc.paged and _cursor_paged(doc):
+                schema = _cursor_page_schema(doc.response)
+            elif doc.paged:
                 schema = {"type": "object", "properties": {
                     "items": {"type": "array", "items": doc.response},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"},
@@ -180,6 +184,30 @@ def build_spec() -> dict:
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     return _plain_numbers(spec.to_dict())
+
+
+def _cursor_paged(doc) -> bool:
+    return doc.query is not None and "cursor" in doc.query.fields
+
+
+def _cursor_page_schema(item_schema) -> dict:
+    link = {"type": "string", "nullable": True}
+    return {"type": "object",
+            "required": ["items", "per_page", "total", "total_exact", "links"],
+            "properties": {
+                "items": {"type": "array", "items": item_schema},
+                "page": {"type": "integer", "nullable": True, "description":
+                         "The page number asked for; null on pages reached by cursor."},
+                "per_page": {"type": "integer"},
+                "total": {"type": "integer", "description":
+                          "Matching rows: exact when `total_exact`, else an estimate."},
+                "total_exact": {"type": "boolean"},
+                "pages": {"type": "integer", "nullable": True,
+                          "description": "Null when the total is an estimate."},
+                "links": {"type": "object", "required": ["next", "prev"], "properties": {
+                    "next": {**link, "description": "The next page's URL (a cursor)."},
+                    "prev": {**link, "description": "The previous page's URL (a cursor)."}}},
+            }}
 
 
 def _plain_numbers(value):

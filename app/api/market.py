@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from app.api.core import AUTHENTICATED, endpoint
+from app.api.core import AUTHENTICATED, ApiAbort, endpoint
 from app.auth.models import Role
-from app.core.paging import paginate
+from app.core.paging import BadCursor, keyset_page, paginate
 from app.market import browse as market_browse
 from app.market import currencies as currency_rules
 from app.market import listings as listing_rules
@@ -120,9 +120,25 @@ def update_settings(body: dict):
 @endpoint("/listings", "GET", query=ListingQuerySchema(), response=ListingSchema(), paged=True,
           tag="market")
 def list_listings(args: dict):
-    """Browse offers and needs (open by default; `status=any` for all), newest first."""
-    statement = market_browse.listings_query(listing_filters(args))
-    return paginate(statement, args["page"], args["per_page"])
+    """Browse offers and needs (open by default; `status=any` for all): the most relevant
+    first when `q` is given, otherwise the newest first.
+
+    Paging: follow `links.next` / `links.prev` (an opaque cursor; every page costs the
+    same). `total` is exact when `total_exact` is true (up to 1,000 matches, or on SQLite);
+    above that it is the database's estimate ("about N") and `pages` is null. `page`
+    still works for the first pages (it is null on pages reached by cursor).
+
+    `q` syntax: words must all appear (stemmed, so "nurses" finds "nurse"); `"a phrase"`;
+    `a or b`; `-word` excludes; the last word also matches as a prefix. Title matches rank
+    above tag and category matches, above description matches. On PostgreSQL, words that
+    match nothing are looked up again as misspellings of title words."""
+    query = market_browse.browse_listings(listing_filters(args))
+    try:
+        return keyset_page(query.statement, query.keys, args["per_page"],
+                           cursor=args.get("cursor"), page=args["page"])
+    except BadCursor as exc:
+        raise ApiAbort(422, "The query has invalid parameters.",
+                       errors={"cursor": [str(exc)]}) from exc
 
 
 @endpoint("/listings", "POST", body=ListingInputSchema(), response=ListingSchema(), status=201,

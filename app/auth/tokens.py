@@ -6,9 +6,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.orm import joinedload
+
 from app.auth.models import ApiToken, User
 from app.core.clock import utcnow
 from app.extensions import db
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 TOKEN_PREFIX = "cc_"
 
@@ -36,8 +40,10 @@ def resolve_token(raw: str) -> User | None:
     """The enabled user a live token belongs to, or None."""
     if not raw or len(raw) > 200:
         return None
+    # The token and its user in one query: this runs on every API request.
     token = db.session.execute(
-        db.select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+        db.select(ApiToken).options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(raw))
     ).scalar_one_or_none()
     now = utcnow()
     if token is None or token.revoked_at is not None:
@@ -46,7 +52,10 @@ def resolve_token(raw: str) -> User | None:
         return None
     if not token.user.enabled:
         return None
-    token.last_used_at = now
+    # Written at most once a minute: a write (and a row lock) on every API read would make
+    # reads cost what writes cost, and concurrent reads with one token queue on the row.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
     return token.user
 
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Select, func, or_
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.clock import today as utc_today
 from app.core.errors import NotFound
-from app.core.validation import escape_like, normalise_code, valid_id
+from app.core.validation import normalise_code, valid_id
 from app.extensions import db
+from app.market import search
 from app.market.models import (
     Currency,
     Listing,
@@ -50,15 +52,31 @@ class ListingFilters:
         return {key: value for key, value in args.items() if value not in (None, "")}
 
 
-def listings_query(filters: ListingFilters) -> Select:
-    """Listings matching `filters`, newest first. Works the same on SQLite and PostgreSQL:
-    area and tag are LIKE predicates on the delimited code lists."""
-    statement = db.select(Listing).order_by(Listing.created_at.desc(), Listing.id.desc())
+@dataclass
+class ListingQuery:
+    """A listings select, ordered by `keys` (each descending, the last unique), with
+    organisations and currencies loaded in the same query."""
+
+    statement: Select
+    keys: list
+
+
+def browse_listings(filters: ListingFilters) -> ListingQuery:
+    """Listings matching `filters`: the most relevant first when there is text to search
+    (`app.market.search`), otherwise the newest first.
+
+    Every filter is a condition an index serves on PostgreSQL: equality on kind, status,
+    currency and organisation with the newest-first order (composite indexes), areas and
+    tags by array containment (GIN), lower(category) (an expression index). Expiry is read
+    here, not stored: "open" is status 'open' and no end date before today, checked on the
+    index's rows.
+    """
+    statement = db.select(Listing)
     if filters.kind:
         statement = statement.where(Listing.kind == filters.kind)
     if filters.currency:
-        statement = statement.join(Currency, Listing.currency_id == Currency.id).where(
-            Currency.code == filters.currency)
+        statement = statement.where(Listing.currency_id == db.select(Currency.id).where(
+            Currency.code == filters.currency).scalar_subquery())
     if filters.category:
         statement = statement.where(
             func.lower(Listing.category) == filters.category.strip().lower())
@@ -79,19 +97,32 @@ def listings_query(filters: ListingFilters) -> Select:
         statement = statement.where(Listing.expired_on(utc_today()))
     elif filters.status and filters.status != STATUS_ANY:
         statement = statement.where(Listing.status == filters.status)
-    if filters.text:
-        pattern = f"%{escape_like(filters.text.strip().lower())}%"
-        statement = statement.where(or_(
-            func.lower(Listing.title).like(pattern, escape="\\"),
-            func.lower(Listing.description).like(pattern, escape="\\"),
-            func.lower(Listing.category).like(pattern, escape="\\"),
-            func.lower(Listing.tags).like(pattern, escape="\\"),
-        ))
-    return statement
+    keys = [Listing.created_at, Listing.id]
+    # Organisation and currency joined into the same query (many-to-one: a page of 50
+    # costs one query, not 1 + 50 lazy loads). A ranked search sorts every match, though:
+    # joined rows would widen that sort and the joins would run before it, so there they
+    # come after, by id (two queries whatever the page size).
+    loads = [joinedload(Listing.organisation, innerjoin=True),
+             joinedload(Listing.currency, innerjoin=True)]
+    query = search.parse(filters.text)
+    if query is not None:
+        match = search.text_match(query)
+        statement = match.apply(statement)
+        keys = [match.rank, *keys]
+        loads = [selectinload(Listing.organisation), selectinload(Listing.currency)]
+    statement = statement.options(*loads)
+    return ListingQuery(statement.order_by(*(key.desc() for key in keys)), keys)
+
+
+def listings_query(filters: ListingFilters) -> Select:
+    """The select of `browse_listings` (for offset pages and previews)."""
+    return browse_listings(filters).statement
 
 
 def get_listing(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id) if valid_id(listing_id) else None
+    listing = db.session.get(Listing, listing_id, options=[
+        joinedload(Listing.organisation), joinedload(Listing.currency)]) if valid_id(
+        listing_id) else None
     if listing is None:
         raise NotFound(f"No listing with id {listing_id}.")
     return listing

@@ -7,18 +7,24 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Numeric,
     String,
     Table,
     Text,
     and_,
+    literal,
     or_,
 )
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from app.core.choices import ChoiceSet
@@ -77,39 +83,69 @@ class Objective(ChoiceSet):
 
 
 class CodeList(TypeDecorator):
-    """A list of short codes (areas, tags) stored as delimited text: `,east,north,`.
+    """A list of short codes (areas, tags): a text array on PostgreSQL, delimited text
+    (`,east,north,`) on SQLite.
 
-    Why not JSON: "listings in area X" must be one plain SQL
-    predicate on SQLite and PostgreSQL alike. With a leading and trailing
-    delimiter it is `areas LIKE '%,north,%'` on both (see `code_list_contains`).
-    Codes are normalised by the services (lower-case letters, digits and
-    hyphens), so they never contain the delimiter or LIKE wildcards; the empty
-    list is stored as ''.
+    Why two storages behind one type: "listings in area X" must use an index on
+    PostgreSQL, and `areas @> ARRAY['x']` does with a GIN index (see
+    `app.market.search_schema`); SQLite has no arrays, and for the embedded default a
+    `LIKE '%,x,%'` scan is quick enough. Join tables would serve both but cost a
+    join per filter and an insert per code. `code_list_contains` renders the right
+    predicate for each dialect. Codes are normalised by the services (lower-case
+    letters, digits and hyphens), so they never contain the delimiter or LIKE
+    wildcards.
     """
 
     impl = Text
     cache_ok = True
     DELIMITER = ","
 
-    def process_bind_param(self, value, dialect) -> str:
-        if not value:
-            return ""
-        codes = [str(code) for code in value]
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect):
+        codes = [str(code) for code in value or []]
         if any(self.DELIMITER in code or not code for code in codes):
             raise ValueError(f"codes may not be empty or contain {self.DELIMITER!r}: {codes!r}")
-        return self.DELIMITER + self.DELIMITER.join(codes) + self.DELIMITER
+        if dialect.name == "postgresql":
+            return codes
+        return self.DELIMITER + self.DELIMITER.join(codes) + self.DELIMITER if codes else ""
 
     def process_result_value(self, value, dialect) -> list[str]:
         if not value:
             return []
+        if isinstance(value, list):
+            return list(value)
         return [code for code in value.split(self.DELIMITER) if code]
 
 
-def code_list_contains(column, code: str):
-    """SQL predicate: the CodeList `column` holds `code` (a normalised code)."""
-    from sqlalchemy import type_coerce
+class code_list_contains(FunctionElement):  # noqa: N801 - used like a SQL function
+    """SQL predicate: the CodeList column (first argument) holds the code (second, a
+    normalised code). `areas @> ARRAY[code]` on PostgreSQL (GIN-indexed),
+    `areas LIKE '%,code,%'` elsewhere."""
 
-    return type_coerce(column, Text).like(f"%{CodeList.DELIMITER}{code}{CodeList.DELIMITER}%")
+    type = Boolean()
+    inherit_cache = True
+    name = "code_list_contains"
+
+    def __init__(self, column, code: str):
+        super().__init__(column, literal(code, Text()))
+
+
+@compiles(code_list_contains)
+def _code_list_contains_text(element, compiler, **kw) -> str:
+    column, code = list(element.clauses)
+    return (f"({compiler.process(column, **kw)} LIKE "
+            f"'%{CodeList.DELIMITER}' || {compiler.process(code, **kw)} || "
+            f"'{CodeList.DELIMITER}%')")
+
+
+@compiles(code_list_contains, "postgresql")
+def _code_list_contains_array(element, compiler, **kw) -> str:
+    column, code = list(element.clauses)
+    return f"({compiler.process(column, **kw)} @> ARRAY[{compiler.process(code, **kw)}]::text[])"
 
 
 organisation_exclusions = Table(
@@ -134,7 +170,7 @@ class Organisation(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     sector: Mapped[str] = mapped_column(String(40), nullable=False, default=Sector.OTHER)
     areas: Mapped[list] = mapped_column(
-        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+        MutableList.as_mutable(CodeList()), nullable=False, default=list
     )
     contact_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
@@ -203,6 +239,18 @@ class Listing(TimestampMixin, db.Model):
             "OR available_until >= available_from",
             name="window_ordered",
         ),
+        # The common browse orders (newest first, keyset on created_at, id) under the
+        # common equality filters; expiry (available_until) is checked on the index rows.
+        Index("ix_listings_status_created", "status", "created_at", "id"),
+        Index("ix_listings_kind_status_created", "kind", "status", "created_at", "id"),
+        Index("ix_listings_currency_status_created", "currency_id", "status", "created_at",
+              "id"),
+        Index("ix_listings_org_status_created", "organisation_id", "status", "created_at",
+              "id"),
+        Index("ix_listings_created", "created_at", "id"),
+        Index("ix_listings_status_until", "status", "available_until"),
+        # Text search, trigram, array and lower(category) indexes differ per database:
+        # see app.market.search_schema and migration 0010.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,21 +263,21 @@ class Listing(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(String(140), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     tags: Mapped[list] = mapped_column(
-        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+        MutableList.as_mutable(CodeList()), nullable=False, default=list
     )
     quantity: Mapped[int] = mapped_column(nullable=False)
     min_quantity: Mapped[int | None]
     remaining: Mapped[int] = mapped_column(nullable=False)
     reserved: Mapped[int] = mapped_column(nullable=False, default=0)
     areas: Mapped[list] = mapped_column(
-        MutableList.as_mutable(CodeList()), nullable=False, default=list, server_default=""
+        MutableList.as_mutable(CodeList()), nullable=False, default=list
     )
     remote: Mapped[bool] = mapped_column(nullable=False, default=False)
     available_from: Mapped[date | None]
     available_until: Mapped[date | None]
     is_gift: Mapped[bool] = mapped_column(nullable=False, default=False)
     status: Mapped[str] = mapped_column(
-        String(12), nullable=False, default=ListingStatus.OPEN, index=True
+        String(12), nullable=False, default=ListingStatus.OPEN
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

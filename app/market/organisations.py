@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy import Select, func, or_
+from sqlalchemy.orm import selectinload
 
 from app.auth import admin_log, policy
 from app.auth.models import AdminActionKind, User
@@ -105,7 +107,9 @@ def all_organisations() -> list[Organisation]:
 def organisations_query(*, text: str | None = None, sector: str | None = None,
                         area: str | None = None) -> Select:
     """Organisations matching the filters, by name. `area` is a code (normalised here)."""
-    statement = db.select(Organisation).order_by(Organisation.name, Organisation.id)
+    # Exclusions are part of what the API shows (to those allowed): loaded in one query.
+    statement = db.select(Organisation).options(selectinload(Organisation.excluded)).order_by(
+        Organisation.name, Organisation.id)
     if text:
         pattern = f"%{escape_like(text.strip().lower())}%"
         statement = statement.where(or_(
@@ -119,8 +123,44 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
     return statement
 
 
+_MENU_CACHE: dict = {}
+
+
+def organisation_options(selected_id: int | None) -> Markup:
+    """The `<option>`s of every organisation by name, for the market's filter menu.
+
+    Built once per process and version of the organisations (their count, newest change
+    and highest id: one cheap query) rather than on every page: 2,000 organisations are
+    ~2,000 rows fetched and escaped, about half of what `/market` cost."""
+    version = db.session.execute(db.select(
+        func.count(Organisation.id), func.max(Organisation.updated_at),
+        func.max(Organisation.id))).one()
+    key = (str(db.engine.url), tuple(version))
+    if _MENU_CACHE.get("key") != key:
+        options = "".join(f'<option value="{org_id}">{escape(name)}</option>'
+                          for org_id, name in organisation_names())
+        _MENU_CACHE.update(key=key, options=options)
+    options = _MENU_CACHE["options"]
+    if selected_id:
+        marker = f'<option value="{int(selected_id)}">'
+        options = options.replace(marker, f'<option value="{int(selected_id)}" selected>', 1)
+    return Markup(options)
+
+
+def organisation_names() -> list:
+    """(id, name) of every organisation by name, for filter menus: two columns, not whole
+    organisations (2,000 of them on a platform)."""
+    return list(db.session.execute(
+        db.select(Organisation.id, Organisation.name).order_by(Organisation.name)))
+
+
 def known_areas() -> list[str]:
     """Every area some organisation serves: the partnership's map."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The database unnests the arrays: one short list back instead of every row's.
+        return list(db.session.execute(db.select(
+            func.unnest(Organisation.areas).label("area")).distinct().order_by("area"))
+            .scalars())
     areas: set[str] = set()
     for (codes,) in db.session.execute(db.select(Organisation.areas)):
         areas.update(codes or [])

@@ -79,11 +79,11 @@ def browse():
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
     page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"],
-                    clamp=True)
+                    clamp=True, bounded_count=True)
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
         currencies=currency_rules.list_currencies(),
-        organisations=organisation_rules.all_organisations(),
+        organisation_options=organisation_rules.organisation_options(filters.organisation_id),
         areas=organisation_rules.known_areas(), categories=currency_rules.categories_in_use())
 
 

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from app.core import limits
 from app.core.fields import StrictBoolean, StrictInteger, UtcDateTime
-from app.core.paging import PageArgs
+from app.core.paging import CursorPageArgs, PageArgs
 from app.market import browse as market_browse
 from app.market import organisations as organisation_rules
 from app.market.models import ListingKind, ListingStatus, Objective, Sector
@@ -207,7 +207,7 @@ class ListingUpdateSchema(ListingInputSchema):
         exclude = ("organisation_id",)
 
 
-class ListingQuerySchema(PageArgs):
+class ListingQuerySchema(CursorPageArgs):
     kind = fields.String(validate=validate.OneOf(ListingKind.ALL))
     currency = fields.String(validate=validate.Length(max=limits.MAX_CURRENCY_CODE))
     category = fields.String(validate=validate.Length(max=limits.MAX_CATEGORY))
@@ -215,7 +215,9 @@ class ListingQuerySchema(PageArgs):
                          metadata={"description": "Remote/any listings match every area."})
     organisation_id = fields.Integer(validate=validate.Range(min=1, max=limits.MAX_ID))
     q = fields.String(validate=validate.Length(max=limits.MAX_SEARCH),
-                      metadata={"description": "Text in title, description, category or tags."})
+                      metadata={"description": "Text in title, tags, category or description: "
+                                             "words, \"a phrase\", a or b, -word; the last "
+                                             "word also as a prefix. Ranked by relevance."})
     status = fields.String(load_default=ListingStatus.OPEN,
                            validate=validate.OneOf((*ListingStatus.ALL, market_browse.STATUS_ANY)))
     tag = fields.String(validate=validate.Length(max=limits.MAX_CODE))

@@ -105,8 +105,15 @@ def init_app(app: Flask) -> None:
 
 def _current_user_id() -> int | None:
     # Read what this request already loaded; never query the database for a log line.
+    # The identity key, not `user.id`: after the commit the user is expired, and reading
+    # an attribute would reload it (a query per request, for a log line).
+    from sqlalchemy import inspect
+
     user = g.get("_login_user")
-    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if state is None or not state.identity:
+        return None
+    return state.identity[0]
 
 
 def _log_request(status: int, rid: str) -> None:
