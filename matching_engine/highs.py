@@ -37,7 +37,11 @@ def new_highs(time_limit: float | None = None) -> highspy.Highs:
 
 
 def set_time_limit(h: highspy.Highs, seconds: float) -> None:
-    h.setOptionValue("time_limit", max(float(seconds), 0.01))
+    """Allow ``seconds`` more for the next run. HiGHS compares ``time_limit`` with the
+    instance's *cumulative* run time (every earlier ``run`` counts), so a re-solved model (column
+    generation, dives) must be given its elapsed time plus the new allowance — otherwise the
+    re-solves after the first few seconds stop at once with a time-limit status."""
+    h.setOptionValue("time_limit", h.getRunTime() + max(float(seconds), 0.01))
 
 
 def add_columns(

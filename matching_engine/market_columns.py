@@ -38,6 +38,8 @@ class Candidates:
 
     def __init__(self) -> None:
         self.groups: list[tuple[int, np.ndarray, np.ndarray]] = []
+        #: Bounds score / legs of every exchange the search did not return (set by the search).
+        self.rest_leg = -np.inf
 
     def add(self, kind: int, paths: np.ndarray, scores: np.ndarray) -> None:
         if len(paths):
@@ -51,6 +53,10 @@ class Candidates:
 
     def best(self) -> float:
         return max((float(s.max()) for _, _, s in self.groups), default=-np.inf)
+
+    def best_per_leg(self) -> float:
+        """The largest score / legs (a cycle of k arcs and a chain of k transfers have k)."""
+        return max((float(s.max()) / p.shape[1] for _, p, s in self.groups), default=-np.inf)
 
     def items(self) -> list[tuple[int, tuple[int, ...]]]:
         return [(kind, tuple(row)) for kind, paths, _ in self.groups for row in paths.tolist()]

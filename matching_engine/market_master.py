@@ -20,9 +20,15 @@ at most one exchange per listing (each leg uses up its offer or its need) and ea
 most once. So after any pricing round that bounds every column's reduced cost by ``delta``
 (complete searches, or the bound a truncated search reports for what it skipped),
 ``D(y) + n_listings × max(delta, 0)`` is a valid bound — and ``D(y) / (1 - delta / c_min)``
-when every column is worth at least ``c_min > 0`` (Farley); when the search returned *every*
-column above the tolerance ``EPS``, ``D(y) + sum of their positive reduced costs + n_listings ×
-EPS`` is one too. At convergence these meet the LP bound.
+when every column is worth at least ``c_min > 0`` (Farley). Per leg is sharper: a packing has
+at most ``n_listings`` *legs* (each leg uses up its offer or its need, which then takes part in
+no other leg), so with ``delta_leg`` bounding every column's rc / legs, ``D(y) + n_listings ×
+delta_leg`` holds, and ``D(y) / (1 - delta_leg / a_min)`` when every arc is worth at least
+``a_min > 0`` and no length constant is negative (the needs and value levels). The searches
+report both bounds for what they skip (a cycle below its pivot's weight ``w`` scores at most
+``w + kappa[k] / k`` per leg; a chain at most its best walk per transfer). When the search
+returned *every* column above the tolerance ``EPS``, ``D(y) + sum of their positive reduced
+costs + n_listings × EPS`` is one too. At convergence these meet the LP bound.
 
 Column upper bounds are infinite in the LP (the listing rows already keep each column <= 1).
 Small LPs are re-solved by simplex from the previous basis, which is quick after cuts are added.
@@ -245,11 +251,16 @@ class Master:
             r -= self.cut_matrix().T @ np.asarray(cut_duals)
         return r, kc, kh, wc
 
-    def round_bound(self, duals: np.ndarray, delta: float) -> float:
-        """The valid bound of the module docstring, given every column's rc <= ``delta``."""
+    def round_bound(self, duals: np.ndarray, delta: float, delta_leg: float = np.inf) -> float:
+        """The valid bound of the module docstring, given every column's rc <= ``delta`` and
+        rc / legs <= ``delta_leg``."""
         dual = self.dual_objective(duals)
         delta = max(delta, 0.0)
-        bound = dual + self.n_rows * delta
+        delta_leg = min(max(delta_leg, 0.0), delta)
+        # A packing has at most n_rows legs (each leg uses up its offer or its need, and a
+        # used-up listing takes part in no other leg), so its columns' reduced costs add up to
+        # at most n_rows × delta_leg.
+        bound = dual + self.n_rows * delta_leg
         obj = self.objective
         if any(e["kind"] == "level" for e in self.extra) or obj.completion < 0:
             return bound
@@ -259,6 +270,12 @@ class Master:
             float(obj.kappa_chain[1:].min(initial=0.0)))
         if c_min > 0 and delta < c_min:
             bound = min(bound, dual / (1.0 - delta / c_min))
+        # Farley per leg: without negative length constants a column is worth at least
+        # a_min per leg, so sum of rc <= delta_leg × legs <= delta_leg / a_min × value.
+        a_min = float(obj.arc.min(initial=np.inf))
+        if a_min > 0 and min(obj.kappa_cycle.min(initial=0.0),
+                             obj.kappa_chain.min(initial=0.0)) >= 0 and delta_leg < a_min:
+            bound = min(bound, dual / (1.0 - delta_leg / a_min))
         return bound
 
     # ---------------------------------------------------------------- pricing
@@ -274,6 +291,7 @@ class Master:
                             kc + bonus * np.arange(len(kc)), threshold, self.L, limit=limit,
                             deadline=deadline)
         complete, rest = cyc.complete, cyc.rest_bound
+        rest_leg = cyc.rest_leg
         chains = Found()
         if self.K and part.chains.reach:
             kh_ub = kh + bonus * np.arange(len(kh))
@@ -284,11 +302,12 @@ class Master:
             if got is not None:
                 chains = got
             elif exact_chains and limit is None:
-                complete, rest = False, np.inf
+                complete, rest, rest_leg = False, np.inf, np.inf
             else:
                 # Best walks (the exact search was not asked for, or found too many).
                 chains, top = part.chains.price(r, kh_ub, threshold, limit or 10**6)
                 rest = max(rest, top)
+                rest_leg = max(rest_leg, chains.rest_leg)
                 if exact_chains:
                     complete = False
                 if not chains.count and top > threshold and complete:
@@ -296,7 +315,7 @@ class Master:
                     if got is None:
                         complete = False
                     else:
-                        chains, rest = got, cyc.rest_bound
+                        chains, rest, rest_leg = got, cyc.rest_bound, cyc.rest_leg
         groups = Candidates()
         for kind, found in ((CYCLE, cyc), (CHAIN, chains)):
             for paths, scores in found.arrays():
@@ -316,6 +335,7 @@ class Master:
                     keep = ~self._declined_rows(paths)
                     paths, scores = paths[keep], scores[keep]
                 groups.add(kind, paths, scores)
+        groups.rest_leg = rest_leg
         return groups, complete, rest
 
     def _declined_rows(self, paths: np.ndarray) -> np.ndarray:
@@ -380,7 +400,10 @@ class Master:
                                                 exact_chains=tail)
             pool_rc = self.pool.scores(r, kc, kh, wc) if len(self.pool) else np.zeros(0)
             delta = max(rest, found.best(), float(pool_rc.max(initial=-np.inf)), EPS)
-            bound = self.round_bound(self.duals, delta)
+            pool_leg = pool_rc / self.pool.flat()[3] if len(self.pool) else pool_rc
+            delta_leg = max(found.rest_leg, found.best_per_leg(),
+                            float(pool_leg.max(initial=-np.inf)), EPS)
+            bound = self.round_bound(self.duals, delta, delta_leg)
             if tail and complete:
                 bound = min(bound, self.dual_objective(self.duals) + found.positive_sum()
                             + float(np.maximum(pool_rc, 0.0).sum()) + self.n_rows * EPS)

@@ -48,6 +48,7 @@ class Found:
     count: int = 0
     complete: bool = True
     rest_bound: float = -np.inf  # bounds the score of every exchange not returned
+    rest_leg: float = -np.inf  # bounds score / legs of every exchange not returned
 
     def add(self, paths: np.ndarray, scores: np.ndarray) -> None:
         if len(scores):
@@ -194,6 +195,9 @@ def search_cycles(lg: LineGraph, r: np.ndarray, kappa: np.ndarray, threshold: fl
         # Pivots come best first: the first one not searched bounds every cycle left out
         # (conservatively, the whole chunk that was interrupted is counted as not searched).
         found.rest_bound = float(gain[pivots[done]]) if done < len(pivots) else -np.inf
+        if done < len(pivots):
+            # Per leg: a k-cycle below the pivot scores at most k × r[pivot] + kappa[k].
+            found.rest_leg = float(np.max(score[pivots[done]] + kap / lengths))
     return found
 
 
@@ -257,9 +261,12 @@ class ChainSearch:
         found = Found()
         B, arg = self.walks(r)
         top = -np.inf
+        found.rest_leg = -np.inf  # here: the best walk score per transfer (every chain's bound)
         for p, values in enumerate(B, start=1):
             scored = values + kappa[p]
-            top = max(top, float(scored.max(initial=-np.inf)))
+            best_p = float(scored.max(initial=-np.inf))
+            top = max(top, best_p)
+            found.rest_leg = max(found.rest_leg, best_p / p)
             ends = np.flatnonzero(scored > threshold)
             if not len(ends):
                 continue

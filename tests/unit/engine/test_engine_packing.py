@@ -74,3 +74,20 @@ def test_a_limit_used_up_by_the_guided_start_still_reports_the_lp_bound():
     result = solve_packing(usage, capacity, stages, 1e-4, guided_min_columns=0)
     assert np.isfinite(result.bound)
     assert result.stages[0]["bound"] + 1e-6 >= result.bound >= result.stage_values["needs"]
+
+
+def test_a_re_solved_model_gets_its_allowance_on_top_of_the_time_already_used():
+    # HiGHS compares time_limit with the instance's cumulative run time: a model re-solved in
+    # column generation must get the time it already used plus the new allowance, or every
+    # re-solve after the first few seconds stops at once with a time-limit status.
+    h = highs.new_highs()
+    n = 200
+    rng = np.random.default_rng(0)
+    highs.add_empty_rows(h, np.array([-highs.INF]), np.array([3.0]))
+    highs.add_columns(h, rng.random(n), np.arange(n), np.zeros(n, dtype=np.int64), np.ones(n))
+    assert highs.run(h, mip=False).status == highs.OPTIMAL
+    used = h.getRunTime()
+    assert used > 0
+    highs.set_time_limit(h, 5.0)
+    assert h.getOptions().time_limit == pytest.approx(used + 5.0, rel=1e-12)
+    assert highs.run(h, mip=False).status == highs.OPTIMAL
