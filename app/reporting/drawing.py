@@ -101,7 +101,7 @@ def network_svg(network: Network, link: Callable[[int], str] | None = None) -> M
     most_node = max((n for _, _, n in network.nodes), default=1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="Trust network: {len(network.nodes)} organisations, '
+        f'role="group" aria-label="Trust network: {len(network.nodes)} organisations, '
         f'{len(network.edges)} partnerships" class="trust-network">',
         "<g class=\"edges\">",
     ]
