@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.demo.seed import seed_demo
@@ -47,6 +47,11 @@ def seed_template(path: Path) -> Path:
     return path
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # one line per request drowns failures
+        pass
+
+
 class LiveServer:
     """The app served by werkzeug on 127.0.0.1:<free port> in a daemon thread."""
 
@@ -54,7 +59,8 @@ class LiveServer:
         database = workdir / "browser.db"
         shutil.copyfile(template, database)
         self.app = create_app(TestingConfig, **app_config(database))
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True,
+                                   request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
