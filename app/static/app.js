@@ -27,7 +27,8 @@
     toggle.addEventListener("click", function () {
       set(toggle.getAttribute("aria-expanded") !== "true");
     });
-    menu.addEventListener("keydown", function (event) {
+    // On the whole header: the focus may be on the button or on a link of the menu.
+    (toggle.closest("header") || menu).addEventListener("keydown", function (event) {
       if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
         set(false);
         toggle.focus();
