@@ -12,6 +12,7 @@ BLOCKING = ("serious", "critical")
 # axe findings below "serious", counted per (impact, rule) over the whole run and printed
 # at the end of the test session (tests/browser/conftest.py).
 MINOR_FINDINGS: Counter = Counter()
+PAGES_AUDITED = [0]  # how many page views axe audited (one cell: shared by reference)
 _AXE = []
 
 
@@ -38,6 +39,7 @@ def page_problems(page, label: str) -> list[str]:
     if wide:
         problems.append(f"{label}: the page scrolls sideways by {wide} px")
     result = _axe().run(page)
+    PAGES_AUDITED[0] += 1
     for violation in result.response["violations"]:
         impact = violation.get("impact") or "minor"
         if impact in BLOCKING:

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.browser.checks import MINOR_FINDINGS
+from tests.browser.checks import MINOR_FINDINGS, PAGES_AUDITED
 from tests.browser.server import LiveServer, seed_template
 
 try:
@@ -103,7 +103,11 @@ def open_as(browser):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if MINOR_FINDINGS:
-        terminalreporter.write_sep("-", "axe-core findings below 'serious' (not failures)")
-        for (impact, rule), count in sorted(MINOR_FINDINGS.items()):
-            terminalreporter.write_line(f"{impact:9} {rule}: {count} page(s)")
+    if not PAGES_AUDITED:
+        return
+    terminalreporter.write_sep("-", f"axe-core on {PAGES_AUDITED[0]} page views: findings "
+                                    "below 'serious' (not failures)")
+    for (impact, rule), count in sorted(MINOR_FINDINGS.items()):
+        terminalreporter.write_line(f"{impact:9} {rule}: {count} page view(s)")
+    if not MINOR_FINDINGS:
+        terminalreporter.write_line("none (moderate 0, minor 0)")

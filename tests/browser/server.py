@@ -18,6 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app
 from app.demo.seed import seed_demo
 from app.extensions import db
+from app.matching import services as matching
 from config import TestingConfig
 
 
@@ -71,5 +72,10 @@ class LiveServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=10)
+        # Background matching runs ran in threads of this process, registered in a
+        # process-wide dict: wait for them and forget them, so no later test sees them.
+        for run_id, thread in list(matching.THREADS.items()):
+            thread.join(timeout=30)
+            matching.THREADS.pop(run_id, None)
         with self.app.app_context():
             db.engine.dispose()
