@@ -28,3 +28,9 @@ def index():
     recent = market_browse.listings_query(market_browse.ListingFilters()).limit(5)
     return render_template("main/index.html", summary=summary, organisation=organisation,
                            recent=list(db.session.execute(recent).scalars()))
+
+
+@bp.get("/help/glossary")
+def glossary():
+    """The words the application uses, in plain language (open to everyone)."""
+    return render_template("main/glossary.html")

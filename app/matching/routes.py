@@ -73,7 +73,31 @@ def run_new():
 def run_detail(run_id: int):
     run = _run_or_abort(run_id)
     in_progress = run.status in RunStatus.IN_PROGRESS
-    return render_template("matching/run_detail.html", run=run, in_progress=in_progress)
+    return render_template("matching/run_detail.html", run=run, in_progress=in_progress,
+                           progress_message=progress_message(run))
+
+
+@bp.get("/matching/runs/<int:run_id>/status.json")
+@permission_required("run.read")
+def run_status(run_id: int):
+    """What the run page polls while the run is in progress (app/static/app.js): a few
+    fields, not the run's stored input, so polling every two seconds stays cheap."""
+    run = _run_or_abort(run_id)
+    return {"id": run.id, "status": run.status,
+            "in_progress": run.status in RunStatus.IN_PROGRESS,
+            "progress": run.progress, "message": progress_message(run)}
+
+
+def progress_message(run: MatchingRun) -> str:
+    """The run's state in a sentence, for the page's live region."""
+    if run.status == RunStatus.QUEUED:
+        return "Waiting to start: the run is queued."
+    if run.status == RunStatus.RUNNING:
+        return f"Working: {run.progress or 'solving'}."
+    if run.status == RunStatus.COMPLETED:
+        created = (run.stats or {}).get("proposals", {}).get("created", 0)
+        return f"Finished: {created} new proposal(s). Showing the result."
+    return "The run failed. Showing the reason."
 
 
 @bp.get("/matching/runs/<int:run_id>/input.json")

@@ -169,8 +169,93 @@ def _describe(nodes: list[Node], arrows: list[Arrow]) -> str:
     return "; ".join(steps) + "."
 
 
+NARROW_W, NARROW_BOX_H, NARROW_GAP = 340, 50, 76
+
+
+def draw_exchange_narrow(nodes: list[Node], arrows: list[Arrow], *, kind: str = "cycle",
+                         title: str = "Exchange", uid: str = "x") -> Markup:
+    """The same exchange drawn top to bottom for phone screens: one box per organisation
+    in giving order, a straight arrow down for each leg with its label beside it, and a
+    cycle ends with its first organisation again ("back to the start"), so the words stay
+    at their real size on a 320-px screen instead of shrinking with a wide circle."""
+    names = {node.key: node.name for node in nodes}
+    order = [arrows[0].giver] + [arrow.receiver for arrow in arrows] if arrows else \
+        [node.key for node in nodes]
+    top = 28
+    height = top + len(order) * NARROW_BOX_H + (len(order) - 1) * NARROW_GAP + 30
+    box_w = NARROW_W - 24
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="exchange-drawing narrow" role="img" '
+        f'viewBox="0 0 {NARROW_W} {height}" width="{NARROW_W}" height="{height}" '
+        f'aria-labelledby="tn-{uid} dn-{uid}">',
+        f'<title id="tn-{uid}">{escape(title)}</title>',
+        f'<desc id="dn-{uid}">{escape(_describe(nodes, arrows))}</desc>',
+        "<defs>",
+        f'<marker id="arrow-n-{uid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#0b5cad"/></marker>',
+        f'<marker id="arrow-n-ok-{uid}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#1e7a3c"/></marker>',
+        "</defs>",
+    ]
+    for i, key in enumerate(order):
+        y = top + i * (NARROW_BOX_H + NARROW_GAP)
+        again = i > 0 and key == order[0]
+        gift_start = kind == "chain" and i == 0
+        fill, stroke = ("#fff7e0", "#a15c00") if gift_start else ("#ffffff", "#1d2733")
+        dash = ' stroke-dasharray="5 4"' if again else ""
+        parts.append(f'<g class="node" data-organisation="{key}"><rect x="12" y="{y}" '
+                     f'width="{box_w}" height="{NARROW_BOX_H}" rx="8" fill="{fill}" '
+                     f'stroke="{stroke}" stroke-width="1.5"{dash}/>')
+        lines = _wrap(names.get(key, "?"), width=36)
+        first = y + NARROW_BOX_H / 2 - (len(lines) - 1) * 8 + 5
+        for j, line in enumerate(lines):
+            parts.append(f'<text x="{NARROW_W / 2}" y="{_f(first + j * 16)}" '
+                         f'text-anchor="middle" font-size="14" fill="#1d2733">'
+                         f"{escape(line)}</text>")
+        note = "gives a gift" if gift_start else "back to the start" if again else ""
+        if note:
+            note_y = y - 8 if gift_start else y + NARROW_BOX_H + 18
+            parts.append(f'<text x="{NARROW_W / 2}" y="{note_y}" text-anchor="middle" '
+                         f'font-size="13" font-weight="600" fill="#a15c00">{note}</text>')
+        parts.append("</g>")
+    for i, arrow in enumerate(arrows):
+        y0 = top + i * (NARROW_BOX_H + NARROW_GAP) + NARROW_BOX_H + 4
+        y1 = y0 + NARROW_GAP - 8
+        colour = "#1e7a3c" if arrow.confirmed else "#0b5cad"
+        marker = f"arrow-n-ok-{uid}" if arrow.confirmed else f"arrow-n-{uid}"
+        dash = ' stroke-dasharray="6 4"' if arrow.gift else ""
+        currency, _, quantity = arrow.label.partition(": ")
+        words = [currency, quantity + (" — received" if arrow.confirmed else "")]
+        parts.append(f'<g class="leg{" confirmed" if arrow.confirmed else ""}">'
+                     f'<path d="M44,{y0} L44,{y1}" stroke="{colour}" stroke-width="2.5" '
+                     f'fill="none"{dash} marker-end="url(#{marker})"/>')
+        for j, word in enumerate(w for w in words if w):
+            parts.append(f'<text x="60" y="{_f((y0 + y1) / 2 - 4 + j * 17)}" font-size="13" '
+                         f'fill="{colour}">{escape(word)}</text>')
+        parts.append("</g>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def proposal_pictures(proposal) -> Markup:
+    """Both drawings of a proposal for its page: the wide circle and the phone-width
+    column; the stylesheet shows one of them (a hidden one is hidden from screen readers
+    too, so each is announced once)."""
+    nodes, arrows, kind, title = _proposal_parts(proposal)
+    uid = str(proposal.id)
+    wide = draw_exchange(nodes, arrows, kind=kind, title=title, uid=uid)
+    narrow = draw_exchange_narrow(nodes, arrows, kind=kind, title=title, uid=uid)
+    return Markup(f'<div class="drawing-wide">{wide}</div>'
+                  f'<div class="drawing-narrow">{narrow}</div>')
+
+
 def proposal_svg(proposal) -> Markup:
     """The drawing of a stored proposal (participants in giving order, its legs)."""
+    nodes, arrows, kind, title = _proposal_parts(proposal)
+    return draw_exchange(nodes, arrows, kind=kind, title=title, uid=str(proposal.id))
+
+
+def _proposal_parts(proposal) -> tuple[list[Node], list[Arrow], str, str]:
     from app.proposals.models import ExchangeKind
 
     nodes = [Node(p.organisation_id, p.organisation.name) for p in proposal.participants]
@@ -182,5 +267,4 @@ def proposal_svg(proposal) -> Markup:
         arrows.append(Arrow(leg.giver_id, leg.receiver_id, label,
                             confirmed=leg.confirmed_at is not None, gift=gift))
     kind_label = "Chain" if proposal.kind == ExchangeKind.CHAIN else "Cycle"
-    return draw_exchange(nodes, arrows, kind=proposal.kind,
-                         title=f"{kind_label} of proposal #{proposal.id}", uid=str(proposal.id))
+    return nodes, arrows, proposal.kind, f"{kind_label} of proposal #{proposal.id}"

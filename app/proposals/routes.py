@@ -33,7 +33,7 @@ from app.core.validation import valid_id
 from app.extensions import db
 from app.market.models import MarketSettings, Organisation
 from app.proposals import services
-from app.proposals.drawing import proposal_svg
+from app.proposals.drawing import proposal_pictures, proposal_svg
 from app.proposals.forms import AcceptForm, ReasonForm, RequiredReasonForm
 from app.proposals.models import Proposal, ProposalStatus
 from app.proposals.models import Response as Answer
@@ -137,7 +137,7 @@ def detail(proposal_id: int):
     can_answer = (mine is not None and proposal.status == ProposalStatus.APPROVED
                   and mine.response == Answer.PENDING)
     return render_template(
-        "proposals/detail.html", proposal=proposal, drawing=proposal_svg(proposal),
+        "proposals/detail.html", proposal=proposal, drawing=proposal_pictures(proposal),
         history=trust_history(proposal), mine=mine, can_confirm=can_confirm,
         can_answer=can_answer,
         commitment=services.commitment(proposal, mine.organisation_id,

@@ -25,6 +25,21 @@ def money(value) -> str:
     return f"{Decimal(value):,.2f}"
 
 
+def fairness_words(value, *, short: bool = False) -> str:
+    """Fairness (smaller value over larger, 0..1) in words, for people before numbers."""
+    if value is None:
+        return "exempt (a gift chain's first giver and last receiver)" if not short else "exempt"
+    value = float(value)
+    if value >= 0.9:
+        return "about even" if short else "each side gives and gets about the same value"
+    if value >= 0.75:
+        return "fairly even" if short else \
+            "each side gives and gets a similar value (within a quarter of each other)"
+    percent = round(value * 100)
+    return "uneven" if short else \
+        f"one side gets more than the other: the smaller side is worth {percent} % of the larger"
+
+
 def unread_notifications() -> int:
     if not current_user.is_authenticated:
         return 0
@@ -54,3 +69,4 @@ def register_template_helpers(app: Flask) -> None:
         unread_notifications=unread_notifications,
     )
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["fairness_words"] = fairness_words

@@ -43,3 +43,28 @@ def test_chain_starts_at_the_gift_and_names_are_escaped():
     _parse(markup)
     assert "<b>" not in markup and "&lt;b&gt;&amp;&lt;/b&gt;" in markup
     assert ">gift<" in markup and markup.count("stroke-dasharray") == 1
+
+
+def test_the_phone_drawing_is_a_column_that_closes_the_cycle_and_marks_the_gift():
+    from app.proposals.drawing import draw_exchange_narrow
+
+    cycle = _parse(draw_exchange_narrow(
+        [Node(1, "Acute Trust"), Node(2, "County <Council>"), Node(3, "College")],
+        [Arrow(1, 2, "Staff time: 5 × staff-day"), Arrow(2, 3, "Jobs: 2 × placement"),
+         Arrow(3, 1, "Training: 4 × place", confirmed=True)], title="Cycle", uid="n"))
+    assert cycle.get("viewBox").startswith("0 0 340 ")  # phone width, drawn at full size
+    nodes = cycle.findall(f"{SVG}g[@class='node']")
+    assert [n.get("data-organisation") for n in nodes] == ["1", "2", "3", "1"]
+    assert "back to the start" in "".join(nodes[-1].itertext())
+    assert "County <Council>" in "".join(nodes[1].itertext())  # escaped, then parsed back
+    legs = [g for g in cycle.iter(f"{SVG}g") if g.get("class", "").startswith("leg")]
+    assert [[t.text for t in g.findall(f"{SVG}text")] for g in legs] == [
+        ["Staff time", "5 × staff-day"], ["Jobs", "2 × placement"],
+        ["Training", "4 × place — received"]]
+    chain = _parse(draw_exchange_narrow(
+        [Node(1, "Hospice"), Node(2, "CVS"), Node(3, "Leisure")],
+        [Arrow(1, 2, "Premises: 8 × room-hour", gift=True), Arrow(2, 3, "Staff: 1 × day")],
+        kind="chain", uid="c"))
+    nodes = chain.findall(f"{SVG}g[@class='node']")
+    assert [n.get("data-organisation") for n in nodes] == ["1", "2", "3"]  # no way back
+    assert "gives a gift" in "".join(nodes[0].itertext())

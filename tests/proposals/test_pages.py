@@ -172,7 +172,12 @@ def test_run_form_matrix_and_run(market, app, login):
 def test_proposal_page_shows_picture_legs_fairness_trust_and_trail(market, cycle, client, login):
     login(market.coordinator)
     page = client.get(f"/proposals/{cycle.id}").get_data(as_text=True)
-    assert "<svg" in page and page.count('class="node"') == 3 and page.count('class="leg"') == 3
+    # Two pictures: the circle for wide screens and a column for phones, which repeats the
+    # first organisation at the bottom to close the cycle.
+    wide, _, narrow = page.partition('class="drawing-narrow"')
+    assert "<svg" in wide and wide.count('class="node"') == 3 and wide.count('class="leg"') == 3
+    assert narrow.count('class="node"') == 4 and narrow.count('class="leg') == 3
+    assert "back to the start" in narrow
     assert "Staff time: 5 × staff-days" in page
     for name in "ABC":
         assert f"Org {name}" in page
