@@ -53,6 +53,9 @@ def test_market_page_999_shows_the_last_listings(client, login, many_listings):
     login(many_listings)
     page = client.get("/market?page=999&per_page=20").data.decode()
     assert "Page 3 of 3" in page and "are 3 pages" in page
+    # Said once, above the listings (where the eye lands), not only under the pager.
+    assert page.count('data-testid="page-beyond"') == 1
+    assert page.index('data-testid="page-beyond"') < page.index("<table")
     assert "Listing 00" in page or "Listing 44" in page  # the last page has listings
     assert "?page=1" in page or "page=1&" in page or "&amp;page=1" in page
 
