@@ -253,3 +253,12 @@ def test_estimated_totals_are_kept_per_query_and_parameters(client, market, make
         assert body["total_exact"] is False and body["pages"] is None
         assert body["total"] >= 3
     assert len(paging._ESTIMATES) == 2
+
+
+@pytest.mark.skipif(not is_postgres(), reason="a PostgreSQL planner setting")
+def test_postgres_connections_plan_for_cached_data(app):
+    """Every pooled connection gets random_page_cost 1.1 (app.extensions), so a search
+    matching thousands of listings uses the full-text index instead of a full scan."""
+    from sqlalchemy import text
+
+    assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
