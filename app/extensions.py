@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
@@ -42,6 +44,24 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# PostgreSQL's default random_page_cost (4) models spinning disks: on SSDs and a market
+# that fits in memory it makes the planner scan all 50,000 listings rather than use the
+# full-text GIN index for a search matching a few thousand (measured: 40-50 ms against
+# 13-27 ms). 1.1 is the usual value for SSD or cached data; an operator may set
+# PG_RANDOM_PAGE_COST (empty: leave the server's setting alone).
+PG_RANDOM_PAGE_COST = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
+
+
+@event.listens_for(Engine, "connect")
+def _postgres_connect(dbapi_connection, connection_record) -> None:
+    if not type(dbapi_connection).__module__.startswith("psycopg") or not PG_RANDOM_PAGE_COST:
+        return
+    cost = float(PG_RANDOM_PAGE_COST)  # a typo fails loudly here, not as SQL
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET random_page_cost = {cost:g}")
+    dbapi_connection.commit()
 
 
 @event.listens_for(Engine, "begin")

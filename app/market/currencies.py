@@ -160,10 +160,11 @@ def update_currency(actor: User | None, currency: Currency, data: dict) -> Curre
 
 
 
-def categories_in_use() -> list[str]:
-    """Every category of every currency, for filter drop-downs."""
+def categories_in_use(currencies: list[Currency] | None = None) -> list[str]:
+    """Every category of every currency, for filter drop-downs (of `currencies` when the
+    caller already read them all)."""
     names: dict[str, str] = {}
-    for currency in list_currencies():
+    for currency in list_currencies() if currencies is None else currencies:
         for name in currency.categories or []:
             names.setdefault(name.lower(), name)
     return sorted(names.values(), key=str.lower)

@@ -126,12 +126,14 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
 _MENU_CACHE: dict = {}
 
 
-def organisation_options(selected_id: int | None) -> Markup:
-    """The `<option>`s of every organisation by name, for the market's filter menu.
+def market_menus(selected_id: int | None) -> tuple[Markup, list[str]]:
+    """The market's filter menus: the `<option>`s of every organisation by name, and
+    every area some organisation serves.
 
-    Built once per process and version of the organisations (their count, newest change
-    and highest id: one cheap query) rather than on every page: 2,000 organisations are
-    ~2,000 rows fetched and escaped, about half of what `/market` cost."""
+    Both are built once per process and version of the organisations (their count,
+    newest change and highest id: one cheap query) rather than on every page: 2,000
+    organisations are ~2,000 rows fetched and escaped, and unnesting their areas is
+    ~3 ms of the database's time, on every `/market` page."""
     version = db.session.execute(db.select(
         func.count(Organisation.id), func.max(Organisation.updated_at),
         func.max(Organisation.id))).one()
@@ -139,12 +141,12 @@ def organisation_options(selected_id: int | None) -> Markup:
     if _MENU_CACHE.get("key") != key:
         options = "".join(f'<option value="{org_id}">{escape(name)}</option>'
                           for org_id, name in organisation_names())
-        _MENU_CACHE.update(key=key, options=options)
+        _MENU_CACHE.update(key=key, options=options, areas=tuple(known_areas()))
     options = _MENU_CACHE["options"]
     if selected_id:
         marker = f'<option value="{int(selected_id)}">'
         options = options.replace(marker, f'<option value="{int(selected_id)}" selected>', 1)
-    return Markup(options)
+    return Markup(options), list(_MENU_CACHE["areas"])
 
 
 def organisation_names() -> list:

@@ -80,11 +80,12 @@ def browse():
     filters = listing_filters(args)
     page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"],
                     clamp=True, bounded_count=True)
+    options, areas = organisation_rules.market_menus(filters.organisation_id)
+    currencies = currency_rules.list_currencies()
     return render_template(
         "market/browse.html", page=page, filters=filters, args=filters.as_args(),
-        currencies=currency_rules.list_currencies(),
-        organisation_options=organisation_rules.organisation_options(filters.organisation_id),
-        areas=organisation_rules.known_areas(), categories=currency_rules.categories_in_use())
+        currencies=currencies, organisation_options=options, areas=areas,
+        categories=currency_rules.categories_in_use(currencies))
 
 
 @bp.get("/market/listings/<int:listing_id>")

@@ -4,6 +4,8 @@ timestamps dump-only). The services re-check every domain rule."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask_login import current_user
 from marshmallow import Schema, fields, post_dump, validate
 
@@ -172,6 +174,46 @@ class ListingSchema(Schema):
                            metadata={"enum": list(ListingStatus.ALL)})
     created_at = UtcDateTime(dump_only=True)
     updated_at = UtcDateTime(dump_only=True)
+
+    def dump(self, obj, *, many: bool | None = None):
+        """The fields above, built as plain dicts: marshmallow's per-field machinery cost
+        ~3 ms for a page of 20 listings (more than the query). The declared fields stay
+        the contract (the OpenAPI document is generated from them); a test compares this
+        with marshmallow's own dump field by field. A schema narrowed with only/exclude
+        takes marshmallow's path."""
+        if self.only is not None or self.exclude:
+            return super().dump(obj, many=many)
+        many = self.many if many is None else many
+        return [_listing_dict(item) for item in obj] if many else _listing_dict(obj)
+
+
+def _utc(moment):
+    return None if moment is None else moment.replace(tzinfo=UTC).isoformat() if (
+        moment.tzinfo is None) else moment.isoformat()
+
+
+def _listing_dict(listing) -> dict:
+    organisation, currency = listing.organisation, listing.currency
+    return {
+        "id": listing.id, "organisation_id": listing.organisation_id,
+        "organisation": None if organisation is None else {
+            "id": organisation.id, "name": organisation.name, "slug": organisation.slug},
+        "kind": listing.kind, "currency": currency.code, "unit": currency.unit,
+        "category": listing.category, "title": listing.title,
+        "description": listing.description,
+        "tags": None if listing.tags is None else list(listing.tags),
+        "quantity": listing.quantity, "min_quantity": listing.min_quantity,
+        "remaining": listing.remaining, "reserved": listing.reserved,
+        "available": listing.available,
+        "areas": None if listing.areas is None else list(listing.areas),
+        "remote": listing.remote,
+        "available_from": None if listing.available_from is None
+        else listing.available_from.isoformat(),
+        "available_until": None if listing.available_until is None
+        else listing.available_until.isoformat(),
+        "gift": listing.is_gift, "status": listing.current_status,
+        "created_at": _utc(listing.created_at), "updated_at": _utc(listing.updated_at),
+    }
 
 
 class ListingInputSchema(Schema):

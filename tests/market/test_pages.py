@@ -342,3 +342,21 @@ def test_inactive_currency_is_not_offered_on_the_form(client, market, as_role):
     as_role("member")
     page = client.get("/market/listings/new").get_data(as_text=True)
     assert 'value="staff"' in page and 'value="premises"' not in page
+
+
+def test_market_menus_follow_organisation_changes(client, market, as_role, make_org):
+    """The organisation menu and the area menu are kept per process between pages, but a
+    new organisation or a changed area shows on the next page."""
+    from app.market import organisations as organisation_rules
+
+    as_role("member")
+    first = client.get("/market").get_data(as_text=True)
+    assert "zz-new-area" not in first and "Menu Newcomer" not in first
+    org = make_org("Menu Newcomer", areas=["zz-new-area"])
+    db.session.commit()
+    second = client.get("/market").get_data(as_text=True)
+    assert "zz-new-area" in second and "Menu Newcomer" in second
+    organisation_rules.update_organisation(market["admin"], org, {"areas": ["zz-moved"]})
+    db.session.commit()
+    third = client.get("/market").get_data(as_text=True)
+    assert "zz-moved" in third and "zz-new-area" not in third

@@ -231,3 +231,34 @@ def test_list_queries_do_not_grow_with_the_page_size(client, market, make_org, m
     fetch(5)()  # warm-up
     small, large = _count_statements(fetch(5)), _count_statements(fetch(50))
     assert large == small, (small, large)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the planner's estimate is PostgreSQL's")
+def test_estimated_totals_are_kept_per_query_and_parameters(client, market, make_listing,
+                                                           api_headers, monkeypatch):
+    """Above the exact-count limit the total is the planner's estimate, remembered per
+    statement shape *and* parameter values: two filters of the same shape must not
+    share one remembered estimate."""
+    from app.core import paging
+
+    for n in range(6):
+        make_listing(market["own_org"], title=f"Estimated offer {n}")
+        make_listing(market["own_org"], kind="need", title=f"Estimated need {n}")
+    monkeypatch.setattr(paging, "EXACT_COUNT_LIMIT", 2)
+    monkeypatch.setattr(paging, "_ESTIMATES", {})
+    headers = api_headers(market["member"])
+    for path in ("/api/v1/listings?kind=offer", "/api/v1/listings?kind=need",
+                 "/api/v1/listings?kind=offer"):
+        body = client.get(path, headers=headers).get_json()
+        assert body["total_exact"] is False and body["pages"] is None
+        assert body["total"] >= 3
+    assert len(paging._ESTIMATES) == 2
+
+
+@pytest.mark.skipif(not is_postgres(), reason="a PostgreSQL planner setting")
+def test_postgres_connections_plan_for_cached_data(app):
+    """Every pooled connection gets random_page_cost 1.1 (app.extensions), so a search
+    matching thousands of listings uses the full-text index instead of a full scan."""
+    from sqlalchemy import text
+
+    assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
