@@ -299,7 +299,10 @@ def test_deadlines_expire_proposals(market, cycle, propose, runner):
     services.approve(market.coordinator, other.id)
     db.session.commit()
     assert services.expire_due() == []
-    later = reload(Proposal, cycle.id).accept_by + timedelta(seconds=1)
+    # Each approval sets its own deadline from its own clock reading: past the later one,
+    # both are due (on a loaded machine the two approvals can be over a second apart).
+    later = max(reload(Proposal, cycle.id).accept_by,
+                reload(Proposal, other.id).accept_by) + timedelta(seconds=1)
     assert services.expire_due(now=later) == [cycle.id, other.id]
     db.session.commit()
     assert reload(Proposal, cycle.id).status == ProposalStatus.EXPIRED
