@@ -52,12 +52,7 @@ def paginate(statement, page: int, per_page: int, *, clamp: bool = False,
     The API does not clamp: a client walking pages until one comes back empty
     must see it empty. `bounded_count`: count with `count_rows` (exact up to a limit,
     else an estimate) rather than every row; an estimated total never clamps."""
-    if bounded_count:
-        total, exact = count_rows(statement)
-    else:
-        total, exact = db.session.execute(
-            db.select(db.func.count()).select_from(statement.order_by(None).subquery())
-        ).scalar_one(), True
+    total, exact = count_rows(statement) if bounded_count else (_count_all(statement), True)
     requested = None
     if clamp and exact and per_page:
         last = max(1, ceil(total / per_page))
@@ -72,19 +67,19 @@ def paginate(statement, page: int, per_page: int, *, clamp: bool = False,
 def count_rows(statement) -> tuple[int, bool]:
     """(count, exact): exact when at most EXACT_COUNT_LIMIT rows match (a bounded scan) or on
     SQLite (the embedded, small default); otherwise PostgreSQL's planner estimate."""
-    plain = statement.order_by(None)
-    if db.session.get_bind().dialect.name != "postgresql":
-        return db.session.execute(
-            db.select(db.func.count()).select_from(plain.subquery())).scalar_one(), True
-    bounded = db.session.execute(db.select(db.func.count()).select_from(
-        plain.limit(EXACT_COUNT_LIMIT + 1).subquery())).scalar_one()
-    if bounded <= EXACT_COUNT_LIMIT:
-        return bounded, True
-    return max(_planner_estimate(plain), bounded), False
+    bounded = db.session.execute(db.select(_count_subquery(statement))).scalar_one()
+    return _bounded_result(statement, bounded)
+
+
+def _count_all(statement) -> int:
+    return db.session.execute(
+        db.select(db.func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
 
 
 def _count_subquery(statement):
-    """count_rows' first query as a scalar subquery: exact on SQLite, bounded on PostgreSQL."""
+    """count_rows' query as a scalar subquery (also carried along with a keyset page):
+    exact on SQLite, bounded on PostgreSQL."""
     plain = statement.order_by(None).options()
     if db.session.get_bind().dialect.name == "postgresql":
         plain = plain.limit(EXACT_COUNT_LIMIT + 1)
@@ -92,6 +87,7 @@ def _count_subquery(statement):
 
 
 def _bounded_result(statement, bounded: int) -> tuple[int, bool]:
+    """(count, exact) from a bounded count: past the bound, PostgreSQL's estimate."""
     if db.session.get_bind().dialect.name != "postgresql" or bounded <= EXACT_COUNT_LIMIT:
         return bounded, True
     return max(_planner_estimate(statement.order_by(None)), bounded), False
