@@ -361,7 +361,8 @@ MARKET_HEADER = ["case", "size", "arcs", "limit", "ours time", "ours peak MB",
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="only " + ", ".join(QUICK).replace("%", "%%"))
     parser.add_argument("--only", nargs="*", help="case names (see --list)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--markets", action="store_true", help="only the market and build cases")
