@@ -2,6 +2,7 @@
 
 from app.api.models import IdempotencyRecord
 from app.auth.models import ApiToken, LoginAttempt, Role, User
+from app.core.read_cache import DataVersion
 from app.ledger.models import EntryKind, LedgerEntry
 from app.market.models import (
     Currency,
@@ -26,7 +27,8 @@ from app.proposals.models import (
 )
 
 __all__ = [
-    "ApiToken", "Currency", "EmailMessage", "EmailPreference", "EntryKind", "ExchangeKind",
+    "ApiToken", "Currency", "DataVersion", "EmailMessage", "EmailPreference", "EntryKind",
+    "ExchangeKind",
     "IdempotencyRecord", "LedgerEntry",
     "Listing", "ListingKind", "ListingStatus", "LoginAttempt", "MarketSettings", "MatchingRun",
     "Notification", "Organisation", "Proposal", "ProposalLeg", "ProposalParticipant",

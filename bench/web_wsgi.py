@@ -15,3 +15,14 @@ def hello():
 
 
 application = DispatcherMiddleware(app, {"/bare": bare})
+
+
+@bare.get("/cache-stats")
+def cache_stats():
+    """This worker's cached-read counts (app.core.read_cache), for the benchmark's report."""
+    import os
+
+    from app.core import read_cache
+
+    with app.app_context():
+        return {"pid": os.getpid(), **read_cache.stats()}

@@ -22,6 +22,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.auth import policy
+from app.core import read_cache
 from app.core.errors import ServiceError, error_body
 from app.core.paging import CursorPage, Page
 from app.extensions import db, login_manager
@@ -194,12 +195,16 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
              body: Schema | None = None, query: Schema | None = None,
              response: Schema | None = None, status: int = 200, summary: str = "",
              tag: str = "", paged: bool = False, idempotent: bool | None = None,
-             responses: dict | None = None, body_required: bool = True) -> Callable:
-    """Declare an API view; see the module docstring."""
+             responses: dict | None = None, body_required: bool = True,
+             cached: str | None = None) -> Callable:
+    """Declare an API view; see the module docstring. `cached`: a GET whose answer is the
+    same for everyone allowed to ask, kept under that data version (app.core.read_cache)
+    by path and query string."""
     if allow not in (PUBLIC, AUTHENTICATED):
         policy.POLICY[allow]  # an unknown action fails at import
     if idempotent is None:
         idempotent = method in ("POST", "PATCH")
+    assert cached is None or method == "GET", "only reads are cached"
 
     def decorator(fn: Callable) -> Callable:
         @wraps(fn)
@@ -220,14 +225,20 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
                         kwargs["body"] = parse_json_body(body, partial=method == "PATCH")
                 if query is not None:
                     kwargs["args"] = parse_query(query)
-                result = fn(**kwargs)
-                if isinstance(result, Response):
-                    db.session.commit()
-                    return result
-                code = status
-                if isinstance(result, tuple):
-                    result, code = result
-                payload = _dump(result, response, paged)
+                if cached:
+                    code = status
+                    payload = read_cache.remember(cached, (
+                        request.path, tuple(sorted(request.args.items(multi=True)))),
+                        lambda: _dump(fn(**kwargs), response, paged))
+                else:
+                    result = fn(**kwargs)
+                    if isinstance(result, Response):
+                        db.session.commit()
+                        return result
+                    code = status
+                    if isinstance(result, tuple):
+                        result, code = result
+                    payload = _dump(result, response, paged)
                 if key and current_user.is_authenticated:
                     _store(key, code, payload)
                 db.session.commit()

@@ -118,7 +118,7 @@ def update_settings(body: dict):
 # --- listings ------------------------------------------------------------------------------
 
 @endpoint("/listings", "GET", query=ListingQuerySchema(), response=ListingSchema(), paged=True,
-          tag="market")
+          tag="market", cached=market_browse.MARKET)
 def list_listings(args: dict):
     """Browse offers and needs (open by default; `status=any` for all): the most relevant
     first when `q` is given, otherwise the newest first.
@@ -148,7 +148,8 @@ def create_listing(body: dict):
     return listing_rules.create_listing(current_user, body)
 
 
-@endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market")
+@endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market",
+          cached=market_browse.MARKET)
 def get_listing(listing_id: int):
     """One listing."""
     return market_browse.get_listing(listing_id)

@@ -7,14 +7,16 @@ Reads never write: a listing past its end reads as expired at once (`Listing.ope
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.core import read_cache
 from app.core.clock import today as utc_today
 from app.core.errors import NotFound
+from app.core.paging import Page, paginate
 from app.core.validation import normalise_code, valid_id
 from app.extensions import db
 from app.market import search
@@ -28,6 +30,10 @@ from app.market.models import (
 )
 
 STATUS_ANY = "any"
+
+#: What listing reads are cached under (app.core.read_cache): a listing as anyone sees
+#: it shows its organisation and currency, so their changes count too.
+MARKET = read_cache.watch("market", Listing, Organisation, Currency)
 
 
 @dataclass
@@ -112,6 +118,32 @@ def browse_listings(filters: ListingFilters) -> ListingQuery:
         loads = [selectinload(Listing.organisation), selectinload(Listing.currency)]
     statement = statement.options(*loads)
     return ListingQuery(statement.order_by(*(key.desc() for key in keys)), keys)
+
+
+def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
+    """A numbered page of `browse_listings` for the market page (a page beyond the last
+    shows the last). Which listings, in what order, and the count are kept under the
+    market's version (`app.core.read_cache`): repeated searches skip the ranking and the
+    count; the listings themselves are read by id each time (one query)."""
+
+    def ids_page() -> Page:
+        found = paginate(listings_query(filters), page, per_page, clamp=True,
+                         bounded_count=True)
+        return replace(found, items=[listing.id for listing in found.items])
+
+    cached = read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page)
+    return replace(cached, items=listings_by_id(cached.items))
+
+
+def listings_by_id(ids: list[int]) -> list[Listing]:
+    """These listings, in this order, with their organisations and currencies."""
+    if not ids:
+        return []
+    found = {listing.id: listing for listing in db.session.execute(
+        db.select(Listing).where(Listing.id.in_(ids)).options(
+            joinedload(Listing.organisation, innerjoin=True),
+            joinedload(Listing.currency, innerjoin=True))).scalars()}
+    return [found[listing_id] for listing_id in ids if listing_id in found]
 
 
 def listings_query(filters: ListingFilters) -> Select:

@@ -78,8 +78,7 @@ def browse():
     """The market: every organisation's offers and needs, filtered and paged."""
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
-    page = paginate(market_browse.listings_query(filters), args["page"], args["per_page"],
-                    clamp=True, bounded_count=True)
+    page = market_browse.market_page(filters, args["page"], args["per_page"])
     options, areas = organisation_rules.market_menus(filters.organisation_id)
     currencies = currency_rules.list_currencies()
     return render_template(

@@ -1,0 +1,171 @@
+"""Cached market reads (app.core.read_cache): a repeated read is answered from memory, and
+every kind of change a reader could see — a listing posted, edited, withdrawn or reserved,
+an organisation renamed, a currency's unit changed, the date moving on — is seen at once."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import event, update
+
+from app.core import read_cache
+from app.core.clock import frozen_clock
+from app.core.read_cache import DataVersion
+from app.extensions import db
+from app.market.models import Listing
+
+LIST = "/api/v1/listings?per_page=50"
+
+
+def _statements(fn) -> tuple[int, object]:
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(seen), result
+
+
+def _titles(client, headers, url=LIST) -> list[str]:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return [item["title"] for item in response.get_json()["items"]]
+
+
+def _version() -> int:
+    db.session.rollback()
+    return db.session.execute(db.select(DataVersion.version).where(
+        DataVersion.name == "market")).scalar_one()
+
+
+def test_a_repeated_read_is_answered_from_memory(client, market, api_as):
+    headers = api_as("member")
+    _titles(client, headers)  # the token's first use is written; the answer is stored
+    cold_count, cold = _statements(lambda: client.get(LIST + "&q=nurse", headers=headers))
+    warm_count, warm = _statements(lambda: client.get(LIST + "&q=nurse", headers=headers))
+    assert warm.get_json() == cold.get_json()
+    assert warm.get_json()["items"][0]["title"] == "Nurse days"
+    # the token and the version only: no search, no count, no rows
+    assert warm_count == 2 < cold_count, (warm_count, cold_count)
+    hits = read_cache.stats()["hits"]
+    client.get(LIST + "&q=nurse", headers=headers)
+    assert read_cache.stats()["hits"] == hits + 1
+
+
+def test_a_posted_listing_is_seen_at_once(client, market, api_as):
+    headers = api_as("member")
+    before = _titles(client, headers)
+    posted = client.post("/api/v1/listings", headers=api_as("other_member"), json={
+        "kind": "offer", "currency": "staff", "category": "social worker",
+        "title": "Weekend social worker", "quantity": 2, "remote": True})
+    assert posted.status_code == 201, posted.get_json()
+    after = _titles(client, headers)
+    assert after == ["Weekend social worker", *before]
+    assert _titles(client, headers, LIST + "&q=weekend") == ["Weekend social worker"]
+
+
+def test_an_edit_and_a_withdrawal_are_seen_at_once(client, market, api_as):
+    headers = api_as("member")
+    listing = market["offer"]
+    assert "Nurse days" in _titles(client, headers)
+    assert client.get(f"/api/v1/listings/{listing.id}", headers=headers).get_json()[
+        "quantity"] == 10
+    edited = client.patch(f"/api/v1/listings/{listing.id}", headers=headers,
+                          json={"title": "Nurse weeks", "quantity": 12})
+    assert edited.status_code == 200, edited.get_json()
+    assert "Nurse weeks" in _titles(client, headers)
+    assert client.get(f"/api/v1/listings/{listing.id}", headers=headers).get_json()[
+        "quantity"] == 12
+    withdrawn = client.post(f"/api/v1/listings/{listing.id}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    assert "Nurse weeks" not in _titles(client, headers)
+    assert client.get(f"/api/v1/listings/{listing.id}", headers=headers).get_json()[
+        "status"] == "withdrawn"
+
+
+def test_an_organisation_or_currency_change_is_seen_at_once(client, market, api_as):
+    headers = api_as("member")
+    first = client.get(LIST, headers=headers).get_json()["items"]
+    assert {item["organisation"]["name"] for item in first} == {"Own Org", "Other Org"}
+    market["other_org"].name = "Renamed Org"
+    db.session.commit()
+    names = {item["organisation"]["name"] for item in
+             client.get(LIST, headers=headers).get_json()["items"]}
+    assert names == {"Own Org", "Renamed Org"}
+    market["premises"].unit = "room-day"
+    db.session.commit()
+    units = {item["unit"] for item in client.get(LIST, headers=headers).get_json()["items"]
+             if item["currency"] == "premises"}
+    assert units == {"room-day"}
+
+
+def test_a_bulk_update_raises_the_version(client, market, api_as):
+    """Reservations are written by UPDATE statements, not through loaded objects."""
+    headers = api_as("member")
+    listing_id = market["other_offer"].id
+    assert client.get(f"/api/v1/listings/{listing_id}", headers=headers).get_json()[
+        "reserved"] == 0
+    before = _version()
+    db.session.execute(update(Listing).where(Listing.id == listing_id).values(reserved=30))
+    db.session.commit()
+    assert _version() == before + 1
+    assert client.get(f"/api/v1/listings/{listing_id}", headers=headers).get_json()[
+        "reserved"] == 30
+
+
+def test_only_committed_changes_to_watched_tables_raise_the_version(client, market, api_as):
+    before = _version()
+    market["offer"].title = "Never saved"
+    db.session.flush()
+    db.session.rollback()
+    assert _version() == before
+    market["member"].name = "Someone else"  # a user: not part of the market's reads
+    db.session.commit()
+    assert _version() == before
+    market["offer"].title = "Saved"
+    market["need"].title = "Saved too"
+    db.session.commit()
+    assert _version() == before + 1  # one raise per transaction
+
+
+def test_a_transaction_reads_its_own_changes(app, market):
+    """Inside a transaction that has changed listings, cached reads are not used."""
+    from app.market import browse
+
+    def titles():
+        return [item.title for item in browse.market_page(browse.ListingFilters(), 1, 50).items]
+
+    assert "Nurse days" in titles()
+    db.session.commit()
+    market["offer"].title = "Changed, not committed"
+    assert "Changed, not committed" in titles()
+    db.session.rollback()
+    assert "Nurse days" in titles()
+
+
+def test_the_market_page_sees_changes(client, market, as_role):
+    as_role("member")
+    assert "Spare clinic room" in client.get("/market").get_data(as_text=True)
+    assert "Spare clinic room" in client.get("/market").get_data(as_text=True)
+    market["other_offer"].title = "Spare consulting room"
+    db.session.commit()
+    page = client.get("/market").get_data(as_text=True)
+    assert "Spare consulting room" in page and "Spare clinic room" not in page
+
+
+def test_a_new_day_reads_afresh(client, market, make_listing, api_as):
+    """Expiry is read at query time: an answer from yesterday is not served today."""
+    headers = api_as("member")
+    today = date.today()
+    make_listing(market["other_org"], title="Ends today", available_until=today)
+    with frozen_clock(datetime.combine(today, datetime.min.time()) + timedelta(hours=12)):
+        assert "Ends today" in _titles(client, headers)
+        assert "Ends today" in _titles(client, headers)
+    with frozen_clock(datetime.combine(today + timedelta(days=1), datetime.min.time())):
+        assert "Ends today" not in _titles(client, headers)
