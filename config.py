@@ -80,6 +80,9 @@ class Config:
     # A running matching run writes a heartbeat every MATCHING_HEARTBEAT_SECONDS; one
     # silent for MATCHING_HEARTBEAT_TIMEOUT seconds lost its worker and is failed.
     MATCHING_HEARTBEAT_SECONDS = int(os.environ.get("MATCHING_HEARTBEAT_SECONDS", 10))
+    # A background run solves at this nice level (0-19, higher yields more): on a machine
+    # shared with the web workers, pages keep their speed while a run takes its time.
+    MATCHING_NICE = int(os.environ.get("MATCHING_NICE", 10))
     MATCHING_HEARTBEAT_TIMEOUT = int(os.environ.get("MATCHING_HEARTBEAT_TIMEOUT", 40))
     # The ledger head (sequence and hash) is appended to this file every
     # LEDGER_ANCHOR_SECONDS by the scheduler; keep it outside the database's reach.
@@ -138,6 +141,7 @@ class TestingConfig(Config):
     LOGIN_RATE_LIMIT = 5
     LOGIN_ADDRESS_LIMIT = 12  # above the per-account limit, small enough to reach in a test
     MATCHING_BACKGROUND_THRESHOLD = 10_000_000
+    MATCHING_NICE = 0  # runs processed in the test process's own thread must not slow it
     EMAIL_DELIVERY = "manual"
     MAIL_BACKEND = "locmem"  # the email tests point MAIL_BACKEND="smtp" at a real server
     BASE_URL = "https://cc.example.org"

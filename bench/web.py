@@ -5,7 +5,7 @@ behind gunicorn, measured side by side with a bare Flask endpoint in the same wo
     .venv/bin/python bench/web.py --seconds 20    # shorter load phases
     .venv/bin/python bench/web.py --keep-db       # keep `cc_bench_web` for a look after
 
-Needs PostgreSQL (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres: a
+Needs PostgreSQL and Redis (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres: a
 server where it may create and drop its own database `cc_bench_web`). It takes a few
 minutes and loads the machine, so it is not part of `make bench`.
 
@@ -18,7 +18,11 @@ minutes and loads the machine, so it is not part of `make bench`.
    listing query behind the slowest kind.
 4. 50 clients with no think time: the bare endpoint, API listing reads, and the mixed
    browse (pages, API reads, searches, deep pages, listing posts); throughput,
-   p50/p95/p99 and errors for each, and their ratios to the bare endpoint.
+   p50/p95/p99 and errors for each, and their ratios to the bare endpoint; the share of
+   cached market reads (app.core.read_cache) that were answered from memory.
+5. The mixed browse again while a matching run on the whole market solves in a job worker
+   (`flask jobs worker` on BENCH_REDIS_URL, default redis://127.0.0.1:6379/15, as in
+   `make serve`): its p99 against the idle one.
 
 Latencies are measured by the client on the same machine (loopback): server time plus a
 connection. The client is a small asyncio loop (one process) so that it costs the
@@ -49,7 +53,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.auth.models import User  # noqa: E402
+from app.auth.models import Role, User  # noqa: E402
 from app.auth.tokens import issue_token  # noqa: E402
 from app.core.paging import encode_cursor  # noqa: E402
 from app.demo.data import EMAIL_DOMAIN, MEMBER_PASSWORD, ORGANISATIONS  # noqa: E402
@@ -149,6 +153,9 @@ def prepare_clients(url: str) -> dict:
         member = db.session.execute(
             db.select(User).where(User.email == f"{slug}@{EMAIL_DOMAIN}")).scalar_one()
         _, token = issue_token(member, "bench")
+        coordinator = db.session.execute(db.select(User).where(
+            User.role == Role.COORDINATOR, User.enabled.is_(True)).limit(1)).scalar_one()
+        _, coordinator_token = issue_token(coordinator, "bench")
         query = browse.browse_listings(browse.ListingFilters())
         rows = db.session.execute(query.statement.with_only_columns(*query.keys)
                                   .offset(199 * 20 - 1).limit(1)).all() or db.session.execute(
@@ -162,8 +169,8 @@ def prepare_clients(url: str) -> dict:
         areas = sorted({a for (codes,) in db.session.execute(
             db.select(Organisation.areas).limit(300)) for a in codes})
         db.session.commit()
-    return {"token": token, "cursor": cursor, "ids": ids, "currencies": currencies,
-            "areas": areas, "email": f"{slug}@{EMAIL_DOMAIN}"}
+    return {"token": token, "coordinator_token": coordinator_token, "cursor": cursor,
+            "ids": ids, "currencies": currencies, "areas": areas, "email": f"{slug}@{EMAIL_DOMAIN}"}
 
 
 def explain(url: str, filters: browse.ListingFilters) -> str:
@@ -187,11 +194,48 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_env(url: str, port: int) -> dict:
+    """Production settings; matching runs go to the job queue on BENCH_REDIS_URL (a run
+    solves in `flask jobs worker`, a process of its own, as in `make serve`)."""
+    return dict(os.environ, APP_ENV="production", DATABASE_URL=url, SECRET_KEY="bench-web",
+                GUNICORN_BIND=f"127.0.0.1:{port}", LOG_LEVEL="warning",
+                GUNICORN_ACCESS_LOG="", PYTHONPATH=str(ROOT), FLASK_APP="wsgi",
+                REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+                JOB_QUEUE=f"bench-web-{port}")
+
+
+def start_job_worker(url: str, port: int, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([str(ROOT / ".venv/bin/flask"), "jobs", "worker"], cwd=ROOT,
+                            env=server_env(url, port), stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_run(port: int, info: dict, time_limit: int) -> int:
+    """Start a matching run on the whole market (coordinator) and wait until it solves."""
+    base, headers = f"http://127.0.0.1:{port}", {
+        "Authorization": f"Bearer {info['coordinator_token']}"}
+    answer = requests.post(f"{base}/api/v1/matching/runs", headers=headers,
+                           json={"time_limit": time_limit}, timeout=30)
+    if answer.status_code not in (201, 202):
+        raise SystemExit(f"could not start a run: {answer.status_code} {answer.text[:300]}")
+    run_id = answer.json()["id"]
+    for _ in range(600):
+        run = run_status(port, info, run_id)
+        if run["status"] != "queued" and run["progress"].startswith("solving"):
+            return run_id
+        if run["status"] in ("completed", "failed"):
+            raise SystemExit(f"the run ended before the load: {run['status']} {run['progress']}")
+        time.sleep(0.5)
+    raise SystemExit("the run did not start solving within 5 minutes")
+
+
+def run_status(port: int, info: dict, run_id: int) -> dict:
+    return requests.get(f"http://127.0.0.1:{port}/api/v1/matching/runs/{run_id}", headers={
+        "Authorization": f"Bearer {info['coordinator_token']}"}, timeout=30).json()
+
+
 def start_gunicorn(url: str, port: int, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, APP_ENV="production", DATABASE_URL=url, SECRET_KEY="bench-web",
-               GUNICORN_BIND=f"127.0.0.1:{port}", LOG_LEVEL="warning",
-               GUNICORN_ACCESS_LOG="", PYTHONPATH=str(ROOT))
-    env.pop("REDIS_URL", None)
+    env = server_env(url, port)
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--pythonpath", "bench",
          "web_wsgi:application"], cwd=ROOT, env=env, stdout=log.open("w"),
@@ -395,6 +439,8 @@ def main() -> None:
     parser.add_argument("--api-seconds", type=float, default=30)
     parser.add_argument("--bare-seconds", type=float, default=15)
     parser.add_argument("--single", type=int, default=40, help="requests per kind, alone")
+    parser.add_argument("--run-seconds", type=float, default=60,
+                        help="the mixed load again while a matching run solves (0: skip)")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
@@ -412,9 +458,10 @@ def main() -> None:
     info = prepare_clients(url)
     port = free_port()
     log = Path("/tmp") / f"bench-web-gunicorn-{port}.log"
-    server = None
+    server = worker = None
     try:
         server = start_gunicorn(url, port, log)
+        worker = start_job_worker(url, port, Path("/tmp") / f"bench-web-worker-{port}.log")
         scenario = Scenario(info, login_cookie(port, info["email"]), random.Random(7))
         print(f"\nOne client alone ({args.single} requests per kind; ms)")
         print(f"{'kind':28} {'p50':>7} {'p95':>7} {'errors':>6}")
@@ -447,6 +494,21 @@ def main() -> None:
                   + (f"  cached reads: {hits:,} hits, {misses:,} misses "
                      f"({hits / (hits + misses):.0%} hits)" if hits + misses else "")
                   + (f"  codes {r['codes']}" if r["codes"] else ""))
+        if args.run_seconds:
+            run_id = start_run(port, info, int(args.run_seconds * 2 + 60))
+            before = cache_stats(port)
+            during = asyncio.run(load(port, scenario.mixed, args.clients, args.run_seconds))
+            after = cache_stats(port)
+            run = run_status(port, info, run_id)
+            hits, misses = (after[k] - before[k] for k in ("hits", "misses"))
+            ratio = during["p99"] / results["mixed"]["p99"]
+            print(f"{'mixed+run':10} {args.run_seconds:7.0f} {during['rps']:8.1f} "
+                  f"{during['p50']:7.1f} {during['p95']:7.1f} {during['p99']:7.1f} "
+                  f"{during['errors']:6d}   p99 {ratio:.2f}x idle; MATCHING_NICE "
+                  f"{os.environ.get('MATCHING_NICE', 10)}; run {run_id} "
+                  f"{run['status']} ({run['progress']}); cached reads {hits:,} hits, "
+                  f"{misses:,} misses")
+            results["mixed+run"] = during
         single_p95 = max(alone[k]["p95"] for k in alone if k != "bare endpoint")
         print("\nTargets:")
         print(f"  single client p95 <= {TARGETS['single_p95_ms']} ms: worst {single_p95:.1f} ms")
@@ -454,8 +516,18 @@ def main() -> None:
               f"{TARGETS['api_p99_ms']} ms: {results['api']['rps']:.0f} req/s, "
               f"p99 {results['api']['p99']:.0f} ms")
         print(f"  mixed p99 <= {TARGETS['mixed_p99_ms']} ms: {results['mixed']['p99']:.0f} ms")
+        if "mixed+run" in results:
+            print(f"  mixed p99 during a run <= 1.5x idle: "
+                  f"{results['mixed+run']['p99'] / results['mixed']['p99']:.2f}x")
         print(f"  errors: {sum(r['errors'] for r in results.values())}")
     finally:
+        if worker is not None:
+            # Mid-run: a first SIGINT asks for a warm shutdown (after the run), a second
+            # for a cold one, which kills the work horse too (it runs in its own session).
+            for _ in range(2):
+                worker.send_signal(signal.SIGINT)
+                time.sleep(1)
+            worker.wait(timeout=30)
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)

@@ -444,6 +444,7 @@ def process_run(run_id: int, *, worker: str) -> MatchingRun | None:
     if run is None:
         log.info("Matching run %s was not queued any more; nothing to do", run_id)
         return None
+    yield_to_requests(int(app.config.get("MATCHING_NICE", 0)))
     interval = float(app.config.get("MATCHING_HEARTBEAT_SECONDS", 10))
     try:
         with Heartbeat(app, run_id, interval):
@@ -460,6 +461,21 @@ def process_run(run_id: int, *, worker: str) -> MatchingRun | None:
             _fail(run, "The run stopped unexpectedly; see the worker's log.")
             db.session.commit()
         return run
+
+
+def yield_to_requests(nice: int) -> None:
+    """Lower this thread's CPU priority by `nice` (Linux: per thread, and inherited by the
+    solver's threads started from it). A background run is a thread of its own or a
+    forked work horse, so nothing else is slowed; it cannot be raised back unprivileged,
+    which is why it is only called there."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + nice))
+    except OSError as exc:  # a platform or sandbox that refuses: run at normal priority
+        log.warning("Could not lower the matching run's priority: %s", exc)
 
 
 def _process(run_id: int) -> MatchingRun:

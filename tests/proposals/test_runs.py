@@ -4,6 +4,8 @@ proposals, background runs, the command line."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -168,6 +170,28 @@ def test_large_markets_run_in_the_background(market, app):
     # The thread read the market itself (the request only queued the run).
     assert run.market_input is not None and run.heartbeat_at is not None
     assert run.worker.startswith("thread in process ")
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="nice levels are POSIX")
+def test_a_background_run_solves_at_a_lower_priority(market, app, monkeypatch):
+    """MATCHING_NICE lowers the solving thread's priority, and only that thread's."""
+    _reciprocal(market)
+    app.config.update(MATCHING_BACKGROUND_THRESHOLD=0, MATCHING_NICE=5)
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+    real_solve = matching.solve_document
+
+    def solve(document):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return real_solve(document)
+
+    monkeypatch.setattr(matching, "solve_document", solve)
+    run_id = matching.start_run(market.coordinator).id
+    db.session.commit()
+    matching.THREADS[run_id].join(60)
+    assert reload(MatchingRun, run_id).status == RunStatus.COMPLETED
+    assert seen["nice"] == min(19, ours + 5)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
 
 
 def test_a_rolled_back_background_run_never_starts(market, app):
