@@ -123,8 +123,7 @@ def _cache() -> _Entries:
     cache = current_app.extensions.get("read_cache")
     if cache is None:
         cache = current_app.extensions.setdefault(
-            "read_cache", _Entries(current_app.config.get("READ_CACHE_ENTRIES", MAX_ENTRIES),
-                                   MAX_AGE_SECONDS))
+            "read_cache", _Entries(MAX_ENTRIES, MAX_AGE_SECONDS))
     return cache
 
 
