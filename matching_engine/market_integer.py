@@ -186,6 +186,10 @@ def solve_stage(master: Master, objective: Objective, start: np.ndarray | None,
     if status == highs.OPTIMAL:
         bound = best_value
     elif bound is not None:
+        if objective.integral:
+            # Every packing's value is an integer: the bound's floor holds too (the same
+            # rounding the target above relies on for a proof).
+            bound = float(math.floor(bound + 1e-6))
         bound = max(bound, best_value)
     log.update(status=status, seconds=round(time.monotonic() - t0, 3), value=best_value,
                bound=bound)
