@@ -36,6 +36,15 @@ STATUS_ANY = "any"
 MARKET = read_cache.watch("market", Listing, Organisation, Currency)
 
 
+def with_organisation_and_currency() -> list:
+    """A listing's organisation and currency joined into the query that reads it (every
+    listing has both): a page of 50 costs one query, not 1 + 100 lazy loads. Built when
+    asked: loader options at import would configure the mappers before every model is
+    imported."""
+    return [joinedload(Listing.organisation, innerjoin=True),
+            joinedload(Listing.currency, innerjoin=True)]
+
+
 @dataclass
 class ListingFilters:
     """What the market can be browsed by. Codes and text are normalised here."""
@@ -104,12 +113,11 @@ def browse_listings(filters: ListingFilters) -> ListingQuery:
     elif filters.status and filters.status != STATUS_ANY:
         statement = statement.where(Listing.status == filters.status)
     keys = [Listing.created_at, Listing.id]
-    # Organisation and currency joined into the same query (many-to-one: a page of 50
-    # costs one query, not 1 + 50 lazy loads). A ranked search sorts every match, though:
+    # Organisation and currency joined into the same query. A ranked search sorts every
+    # match, though:
     # joined rows would widen that sort and the joins would run before it, so there they
     # come after, by id (two queries whatever the page size).
-    loads = [joinedload(Listing.organisation, innerjoin=True),
-             joinedload(Listing.currency, innerjoin=True)]
+    loads = with_organisation_and_currency()
     query = search.parse(filters.text)
     if query is not None:
         match = search.text_match(query)
@@ -140,9 +148,8 @@ def listings_by_id(ids: list[int]) -> list[Listing]:
     if not ids:
         return []
     found = {listing.id: listing for listing in db.session.execute(
-        db.select(Listing).where(Listing.id.in_(ids)).options(
-            joinedload(Listing.organisation, innerjoin=True),
-            joinedload(Listing.currency, innerjoin=True))).scalars()}
+        db.select(Listing).where(Listing.id.in_(ids))
+        .options(*with_organisation_and_currency())).scalars()}
     return [found[listing_id] for listing_id in ids if listing_id in found]
 
 
