@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.api.core import AUTHENTICATED, ApiAbort, endpoint
 from app.auth.models import Role
-from app.core.paging import BadCursor, keyset_page, paginate
+from app.core.paging import BadCursor, paginate
 from app.market import browse as market_browse
 from app.market import currencies as currency_rules
 from app.market import listings as listing_rules
@@ -132,10 +132,9 @@ def list_listings(args: dict):
     `a or b`; `-word` excludes; the last word also matches as a prefix. Title matches rank
     above tag and category matches, above description matches. On PostgreSQL, words that
     match nothing are looked up again as misspellings of title words."""
-    query = market_browse.browse_listings(listing_filters(args))
     try:
-        return keyset_page(query.statement, query.keys, args["per_page"],
-                           cursor=args.get("cursor"), page=args["page"])
+        return market_browse.listing_keyset_page(listing_filters(args), args["per_page"],
+                                                 cursor=args.get("cursor"), page=args["page"])
     except BadCursor as exc:
         raise ApiAbort(422, "The query has invalid parameters.",
                        errors={"cursor": [str(exc)]}) from exc

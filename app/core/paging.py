@@ -60,7 +60,7 @@ def paginate(statement, page: int, per_page: int, *, clamp: bool = False,
             requested, page = page, last
     items = db.session.execute(
         statement.limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+    ).scalars().all() if total or not exact else []
     return Page(list(items), page, per_page, total, exact, requested)
 
 
@@ -211,6 +211,8 @@ def keyset_page(statement, keys: list, per_page: int, *, cursor: str | None = No
     rows = db.session.execute(selected.limit(per_page + 1)).all()
     if rows:
         total, exact = _bounded_result(statement, rows[0][1])
+    elif not cursor and page == 1:
+        total, exact = 0, True  # the first page is empty: nothing matches
     else:
         total, exact = count_rows(statement)
     more = len(rows) > per_page

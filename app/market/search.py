@@ -9,7 +9,8 @@ NUL) only separates words, so no input can reach an engine's own query language.
 PostgreSQL: the generated, weighted `listings.search_vector` (title A, tags and category
 B, description C) matched by `websearch_to_tsquery` per term and `to_tsquery('w:*')` for
 the prefix, ranked by `ts_rank_cd`. When those words match nothing at all, a trigram
-comparison (pg_trgm, word similarity against the title) finds misspelt words instead.
+comparison (pg_trgm, word similarity against the title) finds misspelt words instead
+(looked for only when a page comes back empty: `TextMatch.misspelt`).
 SQLite: the FTS5 table `listings_fts` (porter stemming), ranked by bm25 with the same
 weights. Both engines return the same listings for correctly spelt words.
 """
@@ -17,6 +18,7 @@ weights. Both engines return the same listings for correctly spelt words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Float, and_, func, literal, literal_column, not_, select, text, true
@@ -160,11 +162,15 @@ def _fts_ids(expression: str):
 @dataclass
 class TextMatch:
     """What a text query adds to a listings select: `apply` filters (and joins) it, and
-    `rank` (higher is more relevant) orders it."""
+    `rank` (higher is more relevant) orders it. `misspelt`, when the engine can look for
+    misspellings: a function answering the match for misspelt words when these words match
+    no listing at all, else None. It costs a query, so it is asked only when a page of the
+    match comes back empty (a page can only be empty then, or past the end)."""
 
     condition: object
     rank: object
     join: object | None = None
+    misspelt: Callable[[], TextMatch | None] | None = None
 
     def apply(self, statement):
         if self.join is not None:
@@ -182,14 +188,19 @@ def _pg_match(query: TextQuery) -> TextMatch:
     tsquery = _pg_tsquery(query)
     condition = _VECTOR.op("@@")(tsquery)
     fuzzy = _pg_fuzzy(query)
-    if fuzzy is not None and not _pg_has_hits(condition):
+
+    def misspelt() -> TextMatch | None:
+        if _pg_has_hits(condition):
+            return None
         # No listing has these words: look for misspellings of them in titles.
         similarity = func.word_similarity(" ".join(query.positive_words), Listing.title)
         negatives = [_pg_term(term) for clause in query.clauses for term in clause
                      if term.negated]
-        condition = and_(fuzzy, *(not_(_VECTOR.op("@@")(n)) for n in negatives))
-        return TextMatch(condition, similarity.cast(Float))
-    return TextMatch(condition, func.ts_rank_cd(_VECTOR, tsquery).cast(Float))
+        return TextMatch(and_(fuzzy, *(not_(_VECTOR.op("@@")(n)) for n in negatives)),
+                         similarity.cast(Float))
+
+    return TextMatch(condition, func.ts_rank_cd(_VECTOR, tsquery).cast(Float),
+                     misspelt=misspelt if fuzzy is not None else None)
 
 
 def _pg_has_hits(condition) -> bool:

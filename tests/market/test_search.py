@@ -107,6 +107,34 @@ def test_misspelt_words_find_titles_on_postgresql(app, make_listing):
     assert _titles("phlebotmy") == ["Phlebotomy clinic sessions"]
 
 
+@pytest.mark.skipif(not is_postgres(), reason="trigram similarity is PostgreSQL's (pg_trgm)")
+def test_misspellings_are_looked_for_only_when_a_page_is_empty(client, market, make_listing,
+                                                               api_headers, as_role):
+    """The API and the page find misspelt titles too, and a search whose words match
+    asks no extra question for misspellings (it costs a full index scan)."""
+    make_listing(title="Phlebotomy clinic sessions")
+    make_listing(title="Meeting room")
+    headers = api_headers(market["member"])
+    as_role("member")
+    for q in ("phlebotmy", "phlebotomy"):
+        found = client.get(f"/api/v1/listings?q={q}", headers=headers).get_json()["items"]
+        assert [item["title"] for item in found] == ["Phlebotomy clinic sessions"]
+        assert "Phlebotomy clinic sessions" in client.get(f"/market?q={q}").get_data(True)
+
+    def statements(url, **kwargs):
+        def go():
+            assert client.get(url, **kwargs).status_code == 200
+        return _count_statements(go)
+
+    # Different words each time so that no answer comes from the read cache.
+    matching = statements("/api/v1/listings?q=meeting", headers=headers)
+    misspelt = statements("/api/v1/listings?q=meetng", headers=headers)
+    assert misspelt == matching + 2  # the question, then the page for misspelt words
+    # The page reads its user and the market's version once per transaction: warm up.
+    assert client.get("/market?q=warm").status_code == 200
+    assert statements("/market?q=clinic") + 2 == statements("/market?q=clinc")
+
+
 def test_parse_keeps_only_words():
     assert parse("&|!:*()") is None and parse('""') is None and parse("🙂") is None
     query = parse('nurse "night shift" or days -agency car')
