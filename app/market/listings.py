@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.auth import policy
 from app.auth.models import User
@@ -195,6 +195,16 @@ def create_listing(actor: User | None, data: dict, *, organisation: Organisation
     return listing
 
 
+def _lock(listing: Listing) -> None:
+    """Lock the listing's row and re-read it. Only its row: a refresh would repeat the
+    loader options the listing was read with (its organisation and currency outer-joined,
+    which PostgreSQL cannot lock: "FOR UPDATE cannot be applied to the nullable side of
+    an outer join") and lock their rows too."""
+    db.session.execute(select(Listing).where(Listing.id == listing.id)
+                       .with_for_update(of=Listing)
+                       .execution_options(populate_existing=True))
+
+
 def _current_values(listing: Listing) -> dict:
     return {
         "kind": listing.kind, "currency": listing.currency, "category": listing.category,
@@ -223,7 +233,7 @@ def update_listing(actor: User | None, listing: Listing, data: dict, *,
     _require_listing_writer(actor, listing)
     reject_unknown_fields(data, LISTING_FIELDS)
     # Lock the row: an approval reserving units meanwhile must not slip under the new quantity.
-    db.session.refresh(listing, with_for_update=True)
+    _lock(listing)
     if listing.status not in EDITABLE_STATUSES:
         raise Conflict(f"This listing is {listing.status}; it can no longer be edited.",
                        payload={"listing_status": listing.status})
@@ -267,7 +277,7 @@ def withdraw_listing(actor: User | None, listing: Listing) -> Listing:
     proposals hold reservations on it, and for a listing already withdrawn or fulfilled."""
     _require_listing_writer(actor, listing)
     # Lock the row so a concurrent approval cannot reserve it between check and update.
-    db.session.refresh(listing, with_for_update=True)
+    _lock(listing)
     if listing.status not in EDITABLE_STATUSES:
         raise Conflict(f"This listing is already {listing.status}.",
                        payload={"listing_status": listing.status})

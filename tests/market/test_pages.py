@@ -360,3 +360,35 @@ def test_market_menus_follow_organisation_changes(client, market, as_role, make_
     db.session.commit()
     third = client.get("/market").get_data(as_text=True)
     assert "zz-moved" in third and "zz-new-area" not in third
+
+
+def test_edit_and_withdraw_from_a_fresh_session(client, market, api_as, as_role):
+    """In production each request starts with an empty session, so the listing an edit
+    locks was just read with its organisation and currency joined: the lock must take the
+    listing's row alone (PostgreSQL refuses FOR UPDATE on the outer-joined side)."""
+    headers = api_as("member")
+    as_role("member")
+    offer_id, need_id = market["offer"].id, market["need"].id
+
+    def fresh():
+        db.session.commit()
+        db.session.expunge_all()
+
+    fresh()
+    edited = client.patch(f"/api/v1/listings/{offer_id}", headers=headers,
+                          json={"quantity": 12})
+    assert edited.status_code == 200, edited.get_json()
+    fresh()
+    withdrawn = client.post(f"/api/v1/listings/{offer_id}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    fresh()
+    page = client.post(f"/market/listings/{need_id}/edit", data={
+        "title": "Renamed need", "category": "clinic room", "quantity": "40",
+        "min_quantity": "20", "areas": ["south"]})
+    assert page.status_code in (302, 303), page.get_data(True)[:500]
+    fresh()
+    assert client.post(f"/market/listings/{need_id}/withdraw").status_code in (302, 303)
+    fresh()
+    statuses = dict(db.session.execute(db.select(Listing.id, Listing.status).where(
+        Listing.id.in_([offer_id, need_id]))).all())
+    assert statuses == {offer_id: ListingStatus.WITHDRAWN, need_id: ListingStatus.WITHDRAWN}
