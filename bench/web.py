@@ -372,7 +372,8 @@ def cache_stats(port: int) -> dict:
         seen[answer["pid"]] = answer
         if len(seen) >= 2:
             break
-    return {key: sum(worker[key] for worker in seen.values()) for key in ("hits", "misses")}
+    return {key: sum(worker[key] for worker in seen.values())
+            for key in ("hits", "kept", "misses")}
 
 
 def summary(latencies: list[float], errors: int, seconds: float) -> dict:
@@ -486,13 +487,14 @@ def main() -> None:
             before = cache_stats(port)
             results[name] = asyncio.run(load(port, make, args.clients, seconds))
             after = cache_stats(port)
-            hits, misses = (after[k] - before[k] for k in ("hits", "misses"))
+            hits, kept, misses = (after[k] - before[k] for k in ("hits", "kept", "misses"))
             r = results[name]
             ratio = r["rps"] / results["bare"]["rps"] if results["bare"]["rps"] else 0
             print(f"{name:10} {seconds:7.0f} {r['rps']:8.1f} {r['p50']:7.1f} {r['p95']:7.1f} "
                   f"{r['p99']:7.1f} {r['errors']:6d} {ratio:14.3f}"
-                  + (f"  cached reads: {hits:,} hits, {misses:,} misses "
-                     f"({hits / (hits + misses):.0%} hits)" if hits + misses else "")
+                  + (f"  cached reads: {hits:,} hits, {kept:,} kept across new listings, "
+                     f"{misses:,} misses ({(hits + kept) / (hits + kept + misses):.0%} "
+                     f"from memory)" if hits + kept + misses else "")
                   + (f"  codes {r['codes']}" if r["codes"] else ""))
         if args.run_seconds:
             run_id = start_run(port, info, int(args.run_seconds * 2 + 60))
@@ -500,14 +502,14 @@ def main() -> None:
             during = asyncio.run(load(port, scenario.mixed, args.clients, args.run_seconds))
             after = cache_stats(port)
             run = run_status(port, info, run_id)
-            hits, misses = (after[k] - before[k] for k in ("hits", "misses"))
+            hits, kept, misses = (after[k] - before[k] for k in ("hits", "kept", "misses"))
             ratio = during["p99"] / results["mixed"]["p99"]
             print(f"{'mixed+run':10} {args.run_seconds:7.0f} {during['rps']:8.1f} "
                   f"{during['p50']:7.1f} {during['p95']:7.1f} {during['p99']:7.1f} "
                   f"{during['errors']:6d}   p99 {ratio:.2f}x idle; MATCHING_NICE "
                   f"{os.environ.get('MATCHING_NICE', 10)}; run {run_id} "
                   f"{run['status']} ({run['progress']}); cached reads {hits:,} hits, "
-                  f"{misses:,} misses")
+                  f"{kept:,} kept, {misses:,} misses")
             results["mixed+run"] = during
         single_p95 = max(alone[k]["p95"] for k in alone if k != "bare endpoint")
         print("\nTargets:")

@@ -196,10 +196,12 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
              response: Schema | None = None, status: int = 200, summary: str = "",
              tag: str = "", paged: bool = False, idempotent: bool | None = None,
              responses: dict | None = None, body_required: bool = True,
-             cached: str | None = None) -> Callable:
+             cached: str | None = None,
+             survives_additions: Callable[[dict], Callable] | None = None) -> Callable:
     """Declare an API view; see the module docstring. `cached`: a GET whose answer is the
     same for everyone allowed to ask, kept under that data version (app.core.read_cache)
-    by path and query string."""
+    by path and query string. `survives_additions(view arguments)`: the check
+    `read_cache.remember` asks before keeping an answer across added rows."""
     if allow not in (PUBLIC, AUTHENTICATED):
         policy.POLICY[allow]  # an unknown action fails at import
     if idempotent is None:
@@ -229,7 +231,8 @@ def endpoint(rule: str, method: str = "GET", *, allow: str = AUTHENTICATED,
                     code = status
                     payload = read_cache.remember(cached, (
                         request.path, tuple(sorted(request.args.items(multi=True)))),
-                        lambda: _dump(fn(**kwargs), response, paged))
+                        lambda: _dump(fn(**kwargs), response, paged),
+                        survives_additions=survives_additions and survives_additions(kwargs))
                 else:
                     result = fn(**kwargs)
                     if isinstance(result, Response):

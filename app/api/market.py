@@ -118,7 +118,8 @@ def update_settings(body: dict):
 # --- listings ------------------------------------------------------------------------------
 
 @endpoint("/listings", "GET", query=ListingQuerySchema(), response=ListingSchema(), paged=True,
-          tag="market", cached=market_browse.MARKET)
+          tag="market", cached=market_browse.MARKET, survives_additions=lambda kwargs:
+          market_browse.survives_additions(listing_filters(kwargs["args"])))
 def list_listings(args: dict):
     """Browse offers and needs (open by default; `status=any` for all): the most relevant
     first when `q` is given, otherwise the newest first.
@@ -148,10 +149,16 @@ def create_listing(body: dict):
 
 
 @endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market",
-          cached=market_browse.MARKET)
+          cached=market_browse.MARKET, survives_additions=lambda kwargs: _unchanged_by_others)
 def get_listing(listing_id: int):
     """One listing."""
     return market_browse.get_listing(listing_id)
+
+
+def _unchanged_by_others(_added_ids) -> bool:
+    """A listing reads the same whatever listings are added (a missing one is not
+    cached: it raises)."""
+    return True
 
 
 @endpoint("/listings/<int:listing_id>", "PATCH", body=ListingUpdateSchema(),

@@ -16,6 +16,15 @@ asked and by the *version* of the data they were read from:
 - Answers also carry the date (expiry is read at query time) and live at most
   `MAX_AGE_SECONDS`, the bound on staleness for a change made outside the application
   (psql, a restored backup).
+- Most changes to a market only *add* rows (a new listing), and most answers do not
+  change when a row is added that they do not match. So a set can name one model whose
+  new rows are *additions* (`watch(..., additive=Listing)`): a transaction that only
+  inserts such rows logs their ids (`data_additions`) with the version it raised;
+  anything else it changes marks the version as a *rewrite* (`DataVersion.rewritten`).
+  An answer from an older version with only additions since can be kept when the
+  caller shows that none of the added rows would change it (`remember(...,
+  survives_additions=...)`: one small query instead of the full read). The log keeps
+  `ADDITIONS_KEPT` versions; an answer older than that is read afresh.
 
 What is cached must not depend on who asks (the market reads a member sees are the
 same for every member of the partnership) and must be plain data, never ORM objects.
@@ -30,7 +39,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, insert, update
+from sqlalchemy import delete, event, insert, update
 from sqlalchemy.orm import Session
 
 from app.core.clock import today as utc_today
@@ -38,9 +47,13 @@ from app.extensions import db
 
 MAX_ENTRIES = 2048
 MAX_AGE_SECONDS = 60.0
+#: Versions of additions logged: an answer more versions behind is read afresh.
+ADDITIONS_KEPT = 500
 
 #: table name → the version name its changes raise
 _WATCHED: dict[str, str] = {}
+#: version name → the table whose inserted rows are additions (see the module docstring)
+_ADDITIVE: dict[str, str] = {}
 
 
 class DataVersion(db.Model):
@@ -50,72 +63,121 @@ class DataVersion(db.Model):
 
     name = db.Column(db.String(40), primary_key=True)
     version = db.Column(db.BigInteger, nullable=False, default=0)
+    #: the last version raised by a change that was not only additions
+    rewritten = db.Column(db.BigInteger, nullable=False, default=0, server_default="0")
 
 
-def watch(name: str, *models) -> str:
-    """Changes to these models' tables raise version `name`. Returns the name."""
+class DataAddition(db.Model):
+    """A row added by the change that raised version `name` to `version` (pruned after
+    `ADDITIONS_KEPT` versions)."""
+
+    __tablename__ = "data_additions"
+
+    name = db.Column(db.String(40), primary_key=True)
+    version = db.Column(db.BigInteger, primary_key=True)
+    row_id = db.Column(db.Integer, primary_key=True, autoincrement=False)
+
+
+def watch(name: str, *models, additive=None) -> str:
+    """Changes to these models' tables raise version `name`; inserted rows of `additive`
+    (one of them) are logged as additions. Returns the name."""
     for model in models:
         _WATCHED[model.__table__.name] = name
+    if additive is not None:
+        _ADDITIVE[name] = additive.__table__.name
     return name
 
 
 def current_version(name: str) -> int:
-    """The version of `name` this transaction reads under (asked once per transaction: a
+    """The version of `name` this transaction reads under."""
+    return _current(name)[0]
+
+
+def _current(name: str) -> tuple[int, int]:
+    """(version, rewritten) of `name` for this transaction (read once per transaction: a
     request is one)."""
     versions = db.session.info.setdefault("read_versions", {})
     if name not in versions:
-        versions[name] = db.session.execute(
-            db.select(DataVersion.version).where(DataVersion.name == name)
-        ).scalar_one_or_none() or 0
+        row = db.session.execute(db.select(DataVersion.version, DataVersion.rewritten)
+                                 .where(DataVersion.name == name)).first()
+        versions[name] = tuple(row) if row else (0, 0)
     return versions[name]
 
 
-def remember(name: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+def remember(name: str, key: Hashable, compute: Callable[[], Any], *,
+             survives_additions: Callable[[Any], bool] | None = None) -> Any:
     """`compute()`, or the answer it gave for `key` under the current version of `name`.
     Exceptions are not remembered. The answer is shared: callers must not change it.
     A transaction that has itself changed `name`'s tables reads afresh: its own changes
-    are not in any version yet."""
+    are not in any version yet.
+
+    `survives_additions(added_ids)`, given a select of the ids of the rows added since an
+    older answer, is True when none of them would change that answer; the answer is then
+    kept for the current version too."""
     session = db.session()
     if _changes_pending(session, name):
         return compute()
     cache = _cache()
-    full_key = (name, current_version(name), utc_today(), key)
+    version, rewritten = _current(name)
+    full_key = (name, utc_today(), key)
     found = cache.get(full_key)
-    if found is not _MISSING:
-        return found
+    if found is not None:
+        value, stored = found
+        if stored == version:
+            cache.count("hits")
+            return value
+        if (survives_additions is not None and rewritten <= stored < version
+                and version - stored <= ADDITIONS_KEPT
+                and survives_additions(_added_since(name, stored, version))):
+            cache.restamp(full_key, version)
+            cache.count("kept")
+            return value
+    cache.count("misses")
     value = compute()
-    cache.put(full_key, value)
+    cache.put(full_key, value, version)
     return value
 
 
+def _added_since(name: str, stored: int, version: int):
+    return db.select(DataAddition.row_id).where(
+        DataAddition.name == name, DataAddition.version > stored,
+        DataAddition.version <= version)
+
+
 class _Entries:
-    """A bounded, thread-safe LRU of (key → value, stored at) with a maximum age."""
+    """A bounded, thread-safe LRU of key → (value, version, stored at) with a maximum age
+    (from when the value was read, however often it is kept for a newer version)."""
 
     def __init__(self, size: int, max_age: float):
         self.size, self.max_age = size, max_age
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.counts = {"hits": 0, "kept": 0, "misses": 0}
 
-    def get(self, key):
+    def get(self, key) -> tuple[Any, int] | None:
         with self.lock:
             entry = self.entries.get(key)
-            if entry is None or time.monotonic() - entry[1] > self.max_age:
-                self.misses += 1
-                return _MISSING
+            if entry is None or time.monotonic() - entry[2] > self.max_age:
+                return None
             self.entries.move_to_end(key)
-            self.hits += 1
-            return entry[0]
+            return entry[0], entry[1]
 
-    def put(self, key, value) -> None:
+    def put(self, key, value, version: int) -> None:
         with self.lock:
-            self.entries[key] = (value, time.monotonic())
+            self.entries[key] = (value, version, time.monotonic())
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
 
+    def restamp(self, key, version: int) -> None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None and entry[1] < version:
+                self.entries[key] = (entry[0], version, entry[2])
 
-_MISSING = object()
+    def count(self, outcome: str) -> None:
+        with self.lock:
+            self.counts[outcome] += 1
 
 
 def _cache() -> _Entries:
@@ -128,9 +190,10 @@ def _cache() -> _Entries:
 
 
 def stats() -> dict:
-    """Hits and misses of this process's cache (for benchmarks and logs)."""
+    """This process's cache: answers served as stored (hits), kept across additions
+    (kept), read afresh (misses); for benchmarks and logs."""
     cache = _cache()
-    return {"hits": cache.hits, "misses": cache.misses, "entries": len(cache.entries)}
+    return {**cache.counts, "entries": len(cache.entries)}
 
 
 # --- noticing changes ----------------------------------------------------------------------
@@ -146,15 +209,34 @@ def _changes_pending(session: Session, name: str) -> bool:
         (*session.new, *session.dirty, *session.deleted))
 
 
-def _changed(session: Session, names) -> None:
-    session.info.setdefault("changed_versions", set()).update(names)
+def _changed(session: Session, names, added: dict[str, list[int]] | None = None) -> None:
+    """Record that `names` changed: by additions only (the ids in `added`) or not."""
+    changes = session.info.setdefault("changed_versions", {})
+    for name in names:
+        ids = (added or {}).get(name)
+        previous = changes.get(name, [])
+        changes[name] = None if ids is None or previous is None else previous + ids
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
-    names = _watched_names((*session.new, *session.dirty, *session.deleted))
-    if names:
-        _changed(session, names)
+    added: dict[str, list[int]] = {}
+    rewritten: set[str] = set()
+    for obj in session.new:
+        name = _WATCHED.get(getattr(getattr(obj, "__table__", None), "name", None))
+        if name and _ADDITIVE.get(name) == obj.__table__.name:
+            added.setdefault(name, []).append(obj.id)
+        elif name:
+            rewritten.add(name)
+    # A row whose only change is a collection (an organisation gaining a listing through
+    # the relationship's backref) is not written: it is no rewrite.
+    changed = [obj for obj in session.dirty
+               if session.is_modified(obj, include_collections=False)]
+    rewritten |= _watched_names((*changed, *session.deleted))
+    if added:
+        _changed(session, set(added) - rewritten, added)
+    if rewritten:
+        _changed(session, rewritten)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -170,12 +252,31 @@ def _bulk_statement(state) -> None:
 @event.listens_for(Session, "before_commit")
 def _raise_versions(session: Session) -> None:
     session.flush()  # the last flush first: nothing waits on another lock after this
-    names = session.info.pop("changed_versions", None)
-    for name in sorted(names or ()):
-        raised = session.execute(update(DataVersion).where(DataVersion.name == name)
-                                 .values(version=DataVersion.version + 1))
-        if raised.rowcount == 0:
-            session.execute(insert(DataVersion).values(name=name, version=1))
+    changes = session.info.pop("changed_versions", None) or {}
+    for name in sorted(changes):
+        added = changes[name]
+        # Rows are locked in name order by every writer; the counter's row lock also
+        # orders the additions' log by commit.
+        version = session.execute(
+            update(DataVersion).where(DataVersion.name == name)
+            .values(version=DataVersion.version + 1).returning(DataVersion.version)
+        ).scalar_one_or_none()
+        if version is None:
+            version = 1
+            session.execute(insert(DataVersion).values(name=name, version=1, rewritten=1))
+        elif added is None:
+            session.execute(update(DataVersion).where(DataVersion.name == name)
+                            .values(rewritten=version))
+            # Answers older than a rewrite are never kept: their additions are of no use.
+            session.execute(delete(DataAddition).where(DataAddition.name == name))
+        else:
+            session.execute(insert(DataAddition), [
+                {"name": name, "version": version, "row_id": row_id}
+                for row_id in sorted(set(added))])
+            if version % 100 == 0:  # pruned now and then, not on every commit
+                session.execute(delete(DataAddition).where(
+                    DataAddition.name == name,
+                    DataAddition.version <= version - ADDITIONS_KEPT))
 
 
 @event.listens_for(Session, "after_commit")

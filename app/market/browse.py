@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import Select, func, literal, or_, union_all
 from sqlalchemy.orm import joinedload
 
 from app.core import read_cache
@@ -33,8 +33,9 @@ from app.market.models import (
 STATUS_ANY = "any"
 
 #: What listing reads are cached under (app.core.read_cache): a listing as anyone sees
-#: it shows its organisation and currency, so their changes count too.
-MARKET = read_cache.watch("market", Listing, Organisation, Currency)
+#: it shows its organisation and currency, so their changes count too. A new listing is
+#: an addition: answers it does not match are kept (`survives_additions`).
+MARKET = read_cache.watch("market", Listing, Organisation, Currency, additive=Listing)
 
 
 def with_organisation_and_currency() -> list:
@@ -76,7 +77,9 @@ class ListingQuery:
 
     statement: Select
     keys: list
-    misspelt: Callable[[], ListingQuery | None] | None = None
+    #: the same filters with the words' misspellings instead (see `misspelt`)
+    misspellings: ListingQuery | None = None
+    match: search.TextMatch | None = None
 
     @property
     def ids(self) -> Select:
@@ -84,6 +87,22 @@ class ListingQuery:
         sorts every match; sorting ids instead of whole rows costs a third less (41 → 28 ms
         for 7,000 matches), and the page's rows are then read by id (`listings_by_id`)."""
         return self.statement.with_only_columns(Listing.id).options()
+
+    def misspelt(self) -> ListingQuery | None:
+        """The query for misspelt words when the words match no listing at all (a query:
+        ask only when a page comes back empty)."""
+        if self.misspellings is None or self.match.misspelt() is None:
+            return None
+        return self.misspellings
+
+    def matches_any(self, ids) -> bool:
+        """Whether any listing of the select `ids` matches these filters and words (or
+        their misspellings)."""
+        found = [query.ids.order_by(None).where(Listing.id.in_(ids))
+                 for query in (self, self.misspellings) if query is not None]
+        either = found[0] if len(found) == 1 else union_all(*found)
+        return db.session.execute(
+            db.select(literal(1)).select_from(either.subquery()).limit(1)).first() is not None
 
 
 def browse_listings(filters: ListingFilters) -> ListingQuery:
@@ -126,14 +145,9 @@ def browse_listings(filters: ListingFilters) -> ListingQuery:
     if query is None:
         return _ordered(statement, None)
     match = search.text_match(query)
-    if match.misspelt is None:
-        return _ordered(statement, match)
-
-    def misspelt() -> ListingQuery | None:
-        fuzzy = match.misspelt()
-        return None if fuzzy is None else _ordered(statement, fuzzy)
-
-    return replace(_ordered(statement, match), misspelt=misspelt)
+    misspellings = None if match.misspellings is None else _ordered(
+        statement, match.misspellings)
+    return replace(_ordered(statement, match), misspellings=misspellings, match=match)
 
 
 def _ordered(statement: Select, match: search.TextMatch | None) -> ListingQuery:
@@ -152,11 +166,17 @@ def _page_or_misspellings(filters: ListingFilters,
     listing at all, on the query for misspelt words instead."""
     query = browse_listings(filters)
     found = run(query)
-    if not found.items and query.misspelt is not None:
+    if not found.items and query.misspellings is not None:
         fuzzy = query.misspelt()
         if fuzzy is not None:
             found = run(fuzzy)
     return found
+
+
+def survives_additions(filters: ListingFilters) -> Callable:
+    """For `read_cache.remember`: a page of these filters stays the same when no added
+    listing matches them (nor their words' misspellings)."""
+    return lambda added_ids: not browse_listings(filters).matches_any(added_ids)
 
 
 def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
@@ -169,7 +189,8 @@ def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
         return _page_or_misspellings(filters, lambda query: paginate(
             query.ids, page, per_page, clamp=True, bounded_count=True))
 
-    cached = read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page)
+    cached = read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page,
+                                 survives_additions=survives_additions(filters))
     return replace(cached, items=listings_by_id(cached.items))
 
 
@@ -196,8 +217,7 @@ def listings_query(filters: ListingFilters) -> Select:
     """The select of `browse_listings` (for previews and tests): for misspelt words when
     the words match nothing."""
     query = browse_listings(filters)
-    fuzzy = query.misspelt() if query.misspelt is not None else None
-    return (fuzzy or query).statement
+    return (query.misspelt() or query).statement
 
 
 def get_listing(listing_id: int) -> Listing:

@@ -18,7 +18,6 @@ weights. Both engines return the same listings for correctly spelt words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Float, and_, func, literal, literal_column, not_, select, text, true
@@ -162,20 +161,26 @@ def _fts_ids(expression: str):
 @dataclass
 class TextMatch:
     """What a text query adds to a listings select: `apply` filters (and joins) it, and
-    `rank` (higher is more relevant) orders it. `misspelt`, when the engine can look for
-    misspellings: a function answering the match for misspelt words when these words match
-    no listing at all, else None. It costs a query, so it is asked only when a page of the
-    match comes back empty (a page can only be empty then, or past the end)."""
+    `rank` (higher is more relevant) orders it. `misspellings`, when the engine can look
+    for misspelt words: the match used instead when these words match no listing at all
+    (`misspelt()` asks; it costs a query, so callers ask only when a page of this match
+    comes back empty: a page can only be empty then, or past the end)."""
 
     condition: object
     rank: object
     join: object | None = None
-    misspelt: Callable[[], TextMatch | None] | None = None
+    misspellings: TextMatch | None = None
 
     def apply(self, statement):
         if self.join is not None:
             statement = statement.join(self.join, self.join.c.rowid == Listing.id)
         return statement.where(self.condition)
+
+    def misspelt(self) -> TextMatch | None:
+        """The match for misspelt words when these words match no listing at all."""
+        if self.misspellings is None or _pg_has_hits(self.condition):
+            return None
+        return self.misspellings
 
 
 def text_match(query: TextQuery) -> TextMatch:
@@ -188,19 +193,17 @@ def _pg_match(query: TextQuery) -> TextMatch:
     tsquery = _pg_tsquery(query)
     condition = _VECTOR.op("@@")(tsquery)
     fuzzy = _pg_fuzzy(query)
-
-    def misspelt() -> TextMatch | None:
-        if _pg_has_hits(condition):
-            return None
-        # No listing has these words: look for misspellings of them in titles.
+    misspellings = None
+    if fuzzy is not None:
+        # Misspellings of the words in titles (used when no listing has the words).
         similarity = func.word_similarity(" ".join(query.positive_words), Listing.title)
         negatives = [_pg_term(term) for clause in query.clauses for term in clause
                      if term.negated]
-        return TextMatch(and_(fuzzy, *(not_(_VECTOR.op("@@")(n)) for n in negatives)),
-                         similarity.cast(Float))
-
+        misspellings = TextMatch(
+            and_(fuzzy, *(not_(_VECTOR.op("@@")(n)) for n in negatives)),
+            similarity.cast(Float))
     return TextMatch(condition, func.ts_rank_cd(_VECTOR, tsquery).cast(Float),
-                     misspelt=misspelt if fuzzy is not None else None)
+                     misspellings=misspellings)
 
 
 def _pg_has_hits(condition) -> bool:

@@ -169,3 +169,88 @@ def test_a_new_day_reads_afresh(client, market, make_listing, api_as):
         assert "Ends today" in _titles(client, headers)
     with frozen_clock(datetime.combine(today + timedelta(days=1), datetime.min.time())):
         assert "Ends today" not in _titles(client, headers)
+
+
+# --- answers kept across additions ---------------------------------------------------------
+
+def _post(client, headers, **fields) -> int:
+    body = {"kind": "offer", "currency": "staff", "category": "social worker",
+            "title": "Weekend social worker", "quantity": 2, "remote": True, **fields}
+    posted = client.post("/api/v1/listings", headers=headers, json=body)
+    assert posted.status_code == 201, posted.get_json()
+    return posted.get_json()["id"]
+
+
+def _rewritten() -> tuple[int, int]:
+    db.session.rollback()
+    return tuple(db.session.execute(db.select(DataVersion.version, DataVersion.rewritten)
+                                    .where(DataVersion.name == "market")).one())
+
+
+def test_a_post_is_an_addition_and_an_edit_a_rewrite(client, market, api_as):
+    headers = api_as("other_member")
+    version, rewritten = _rewritten()
+    listing_id = _post(client, headers)
+    assert _rewritten() == (version + 1, rewritten)
+    assert db.session.execute(db.select(read_cache.DataAddition.row_id).where(
+        read_cache.DataAddition.version == version + 1)).scalars().all() == [listing_id]
+    edited = client.patch(f"/api/v1/listings/{listing_id}", headers=headers,
+                          json={"quantity": 3})
+    assert edited.status_code == 200, edited.get_json()
+    assert _rewritten() == (version + 2, version + 2)
+    # additions before a rewrite are of no further use
+    assert db.session.execute(db.select(read_cache.DataAddition)).first() is None
+
+
+def test_answers_a_new_listing_does_not_match_are_kept(client, market, api_as):
+    reader, poster = api_as("member"), api_as("other_member")
+    nurse = LIST + "&q=nurse"
+    needs = LIST + "&kind=need"
+    one = f"/api/v1/listings/{market['offer'].id}"
+    answers = {url: client.get(url, headers=reader).get_json() for url in (nurse, needs, one)}
+    _post(client, poster)  # an offer for a social worker: matches none of them
+    stats = read_cache.stats()
+    count, kept = _statements(lambda: client.get(nurse, headers=reader))
+    assert kept.get_json() == answers[nurse]
+    # token, version, the additions check: no ranking, no count, no rows
+    assert count == 3, count
+    assert client.get(needs, headers=reader).get_json() == answers[needs]
+    assert client.get(one, headers=reader).get_json() == answers[one]
+    after = read_cache.stats()
+    assert after["kept"] == stats["kept"] + 3 and after["misses"] == stats["misses"]
+    # kept for the new version: asked again, a plain hit
+    assert _statements(lambda: client.get(nurse, headers=reader))[0] == 2
+
+
+def test_answers_a_new_listing_matches_are_read_afresh(client, market, api_as, as_role):
+    reader, poster = api_as("member"), api_as("other_member")
+    offers = LIST + "&kind=offer"
+    weekend = LIST + "&q=weekend"
+    social = LIST + "&category=social%20worker&status=any"
+    before = {url: _titles(client, reader, url) for url in (offers, weekend, social)}
+    as_role("member")
+    assert "Weekend social worker" not in client.get("/market?q=weekend").get_data(True)
+    _post(client, poster)
+    for url in (offers, weekend, social):
+        assert _titles(client, reader, url) == ["Weekend social worker", *before[url]], url
+    assert "Weekend social worker" in client.get("/market?q=weekend").get_data(True)
+
+
+def test_a_new_listing_that_only_misspells_is_seen(client, market, api_as):
+    """A search that found nothing (and fell back to misspellings on PostgreSQL) sees a
+    new listing that has its words, or (PostgreSQL) a title like them."""
+    reader, poster = api_as("member"), api_as("other_member")
+    assert _titles(client, reader, LIST + "&q=phlebotomy") == []
+    _post(client, poster, title="Phlebotomy clinic sessions")
+    assert _titles(client, reader, LIST + "&q=phlebotomy") == ["Phlebotomy clinic sessions"]
+
+
+def test_additions_older_than_the_log_are_read_afresh(client, market, api_as, monkeypatch):
+    reader, poster = api_as("member"), api_as("other_member")
+    monkeypatch.setattr(read_cache, "ADDITIONS_KEPT", 1)
+    answer = client.get(LIST + "&q=nurse", headers=reader).get_json()
+    _post(client, poster)
+    _post(client, poster, title="Weekend social worker again")
+    misses = read_cache.stats()["misses"]
+    assert client.get(LIST + "&q=nurse", headers=reader).get_json() == answer
+    assert read_cache.stats()["misses"] == misses + 1
