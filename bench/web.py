@@ -176,8 +176,7 @@ def prepare_clients(url: str) -> dict:
 def explain(url: str, filters: browse.ListingFilters) -> str:
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        query = browse.browse_listings(filters)
-        statement = query.statement.limit(20)
+        statement = browse.browse_listings(filters).ids.limit(20)  # as pages choose rows
         compiled = statement.compile(dialect=db.engine.dialect)
         connection = db.session.connection()
         rows = connection.exec_driver_sql(
