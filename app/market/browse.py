@@ -196,8 +196,14 @@ def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
 
 def listing_keyset_page(filters: ListingFilters, per_page: int, *, cursor: str | None = None,
                         page: int = 1) -> CursorPage:
-    """A page of `browse_listings` by cursor (the API's): chosen by id, then read by id.
-    Raises BadCursor."""
+    """A page of `browse_listings` by cursor (the API's). Raises BadCursor.
+
+    Newest first, an index gives the page in order: one query with the organisations and
+    currencies joined. Ranked by a search, every match is sorted: the page is chosen by
+    id and then read by id (`ListingQuery.ids`)."""
+    if search.parse(filters.text) is None:
+        query = browse_listings(filters)
+        return keyset_page(query.statement, query.keys, per_page, cursor=cursor, page=page)
     found = _page_or_misspellings(filters, lambda query: keyset_page(
         query.ids, query.keys, per_page, cursor=cursor, page=page))
     return replace(found, items=listings_by_id(found.items))
