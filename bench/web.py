@@ -385,12 +385,18 @@ def summary(latencies: list[float], errors: int, seconds: float) -> dict:
             "p95": pct(95), "p99": pct(99), "errors": errors}
 
 
+WARM_UP = 10
+
+
 async def single(port: int, make, count: int) -> dict:
+    """`count` requests one after another, after `WARM_UP` unmeasured ones: each worker
+    compiles a statement shape and a template once (~100 ms), and with two workers a
+    cold one could otherwise land among the measured requests, twice in 40."""
     latencies, errors = [], 0
-    for n in range(count + 3):
+    for n in range(count + WARM_UP):
         method, path, headers, *body = make()
         status, elapsed = await request(port, method, path, headers, *body)
-        if n >= 3:
+        if n >= WARM_UP:
             latencies.append(elapsed)
             errors += status >= 300 or status == 0
     return summary(latencies, errors, sum(latencies) / 1000)
