@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import highs
+from .market_bound import packing_lp
 from .market_columns import CHAIN, CYCLE, Candidates, Objective, Pool
 from .market_cuts import Cut, separate
 from .market_search import Found, search_cycles
@@ -398,7 +399,7 @@ class Master:
             t = time.monotonic()
             r, kc, kh, wc = self.reduced_weights(self.duals)
             # Near the end, chains are enumerated exactly: then every improving column is
-            # known and the bound can sum their reduced costs.
+            # known and the bound can use how few of them a packing can hold at once.
             found, complete, rest = self.search(r, kc, kh, wc, EPS, 2 * per_round, deadline,
                                                 exact_chains=tail)
             pool_rc = self.pool.scores(r, kc, kh, wc) if len(self.pool) else np.zeros(0)
@@ -407,9 +408,7 @@ class Master:
             delta_leg = max(found.rest_leg, found.best_per_leg(),
                             float(pool_leg.max(initial=-np.inf)), EPS)
             bound = self.round_bound(self.duals, delta, delta_leg)
-            if tail and complete:
-                bound = min(bound, self.dual_objective(self.duals) + found.positive_sum()
-                            + float(np.maximum(pool_rc, 0.0).sum()) + self.n_rows * EPS)
+            bound = min(bound, self.packing_bound(found, pool_rc, min(bound, self.bound)))
             if bound < self.bound:
                 # The reduced weights behind the best bound, for reduced-cost fixing.
                 self.bound, self.bound_weights = bound, (r, kc, kh, wc)
@@ -439,6 +438,24 @@ class Master:
                 return True, outcome
             if time.monotonic() > deadline:
                 return False, outcome
+
+    def packing_bound(self, found: Candidates, pool_rc: np.ndarray, best: float) -> float:
+        """The bound of ``market_bound`` for this round (inf when it cannot beat ``best``)."""
+        base = self.dual_objective(self.duals) + self.n_rows * max(found.rest_leg, EPS)
+        if not base < best:
+            return np.inf
+        paths, rc = [], []
+        for kind, p, score in found.groups:
+            fresh = np.array([(kind, tuple(row)) not in self.pool.keys for row in p.tolist()],
+                             dtype=bool)
+            keep = fresh & (score > EPS)
+            paths.append(p[keep])
+            rc.append(score[keep])
+        for j in np.flatnonzero(pool_rc > EPS).tolist():
+            paths.append(np.array([self.pool.paths[j]], dtype=np.int64))
+            rc.append(pool_rc[j:j + 1])
+        cuts = self.cut_matrix() if self.cuts else None
+        return base + packing_lp(self.part, paths, rc, cuts)
 
     def _tailing(self, bounds: list[float]) -> bool:
         if len(bounds) <= TAIL_ROUNDS:
