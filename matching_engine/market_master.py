@@ -420,7 +420,8 @@ class Master:
             delta_leg = max(found.rest_leg, found.best_per_leg(),
                             float(pool_leg.max(initial=-np.inf)), EPS)
             bound = self.round_bound(self.duals, delta, delta_leg)
-            bound = min(bound, self.packing_bound(found, pool_rc, min(bound, self.bound)))
+            bound = min(bound, self.packing_bound(found, pool_rc, min(bound, self.bound),
+                                                  max(deadline - time.monotonic(), 0.2)))
             if bound < self.bound:
                 # The reduced weights behind the best bound, for reduced-cost fixing.
                 self.bound, self.bound_weights = bound, (r, kc, kh, wc)
@@ -451,8 +452,10 @@ class Master:
             if time.monotonic() > deadline:
                 return False, outcome
 
-    def packing_bound(self, found: Candidates, pool_rc: np.ndarray, best: float) -> float:
-        """The bound of ``market_bound`` for this round (inf when it cannot beat ``best``)."""
+    def packing_bound(self, found: Candidates, pool_rc: np.ndarray, best: float,
+                      seconds: float | None = None) -> float:
+        """The bound of ``market_bound`` for this round (inf when it cannot beat ``best``),
+        its LP given at most ``seconds``."""
         base = self.dual_objective(self.duals) + self.n_rows * max(found.rest_leg, EPS)
         if not base < best:
             return np.inf
@@ -467,7 +470,7 @@ class Master:
             paths.append(np.array([self.pool.paths[j]], dtype=np.int64))
             rc.append(pool_rc[j:j + 1])
         cuts = self.cut_matrix() if self.cuts else None
-        return base + packing_lp(self.part, paths, rc, cuts)
+        return base + packing_lp(self.part, paths, rc, cuts, seconds)
 
     def _tailing(self, bounds: list[float]) -> bool:
         if len(bounds) <= TAIL_ROUNDS:

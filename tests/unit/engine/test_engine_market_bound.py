@@ -31,11 +31,11 @@ def recorded_bounds(doc: dict, first: str, truncated: bool, time_limit: float | 
             limit = 2
         return search(self, r, kc, kh, wc, threshold, limit, deadline, exact_chains)
 
-    def recording(self, found, pool_rc, best):
-        value = packing_bound(self, found, pool_rc, np.inf)
+    def recording(self, found, pool_rc, best, seconds=None):
+        value = packing_bound(self, found, pool_rc, np.inf, seconds)
         if self.objective.name == first:
             seen.append(value)
-        return min(value, packing_bound(self, found, pool_rc, best))
+        return min(value, packing_bound(self, found, pool_rc, best, seconds))
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(market_master.Master, "search", small_search)
