@@ -63,11 +63,6 @@ TAIL_ABS = 0.05
 TAIL_ROUNDS = 3
 #: Column generation stops when its bound is within this (relative) of the LP value.
 GAP_TOL = 1e-4
-#: The round expected to be the last before the deadline searches for this many times the
-#: columns of a round (with chains enumerated exactly): complete pricing gives it the sharp
-#: packing bound of ``market_bound`` (at 500 organisations the rounds after a cut round
-#: otherwise end on the per-leg bound, several needs above the LP).
-LAST_ROUND_LIMIT = 10
 #: A cut slack for this many consecutive LP solves is removed.
 PURGE_AFTER = 3
 #: Up to this many listing rows the LP is re-solved by simplex from the previous basis (fast
@@ -396,24 +391,17 @@ class Master:
         outcome = None
         bounds: list[float] = []
         tail = False
-        lp_time = 0.0
         while True:
-            t = time.monotonic()
             outcome = self.solve_lp(deadline)
-            lp_time = time.monotonic() - t
             if outcome.status != highs.OPTIMAL or outcome.row_duals is None:
                 return False, outcome
             self.duals = outcome.row_duals
             t = time.monotonic()
             r, kc, kh, wc = self.reduced_weights(self.duals)
             # Near the end, chains are enumerated exactly: then every improving column is
-            # known and the bound can use how few of them a packing can hold at once. So is
-            # the round that is probably the last before the deadline (another LP solve would
-            # not fit), so that its bound is that sharp one.
-            last = t + 2.0 * lp_time > deadline
-            found, complete, rest = self.search(r, kc, kh, wc, EPS,
-                                                (LAST_ROUND_LIMIT if last else 2) * per_round,
-                                                deadline, exact_chains=tail or last)
+            # known and the bound can use how few of them a packing can hold at once.
+            found, complete, rest = self.search(r, kc, kh, wc, EPS, 2 * per_round, deadline,
+                                                exact_chains=tail)
             pool_rc = self.pool.scores(r, kc, kh, wc) if len(self.pool) else np.zeros(0)
             delta = max(rest, found.best(), float(pool_rc.max(initial=-np.inf)), EPS)
             pool_leg = pool_rc / self.pool.flat()[3] if len(self.pool) else pool_rc
