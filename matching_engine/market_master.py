@@ -27,8 +27,9 @@ delta_leg`` holds, and ``D(y) / (1 - delta_leg / a_min)`` when every arc is wort
 ``a_min > 0`` and no length constant is negative (the needs and value levels). The searches
 report both bounds for what they skip (a cycle below its pivot's weight ``w`` scores at most
 ``w + kappa[k] / k`` per leg; a chain at most its best walk per transfer). When the search
-returned *every* column above the tolerance ``EPS``, ``D(y) + sum of their positive reduced
-costs + n_listings × EPS`` is one too. At convergence these meet the LP bound.
+returned *every* column above the tolerance ``EPS`` (or bounds the rest per leg), the sharper
+*packing bound* of ``market_bound`` holds: ``D(y)`` plus an LP over the improving columns of
+what a packing can collect of their reduced costs. At convergence these meet the LP bound.
 
 Column upper bounds are infinite in the LP (the listing rows already keep each column <= 1).
 Small LPs are re-solved by simplex from the previous basis, which is quick after cuts are added.
