@@ -48,9 +48,6 @@ class Candidates:
     def __len__(self) -> int:
         return sum(len(s) for _, _, s in self.groups)
 
-    def positive_sum(self) -> float:
-        return float(sum(np.maximum(s, 0.0).sum() for _, _, s in self.groups))
-
     def best(self) -> float:
         return max((float(s.max()) for _, _, s in self.groups), default=-np.inf)
 

@@ -27,8 +27,9 @@ delta_leg`` holds, and ``D(y) / (1 - delta_leg / a_min)`` when every arc is wort
 ``a_min > 0`` and no length constant is negative (the needs and value levels). The searches
 report both bounds for what they skip (a cycle below its pivot's weight ``w`` scores at most
 ``w + kappa[k] / k`` per leg; a chain at most its best walk per transfer). When the search
-returned *every* column above the tolerance ``EPS``, ``D(y) + sum of their positive reduced
-costs + n_listings × EPS`` is one too. At convergence these meet the LP bound.
+returned *every* column above the tolerance ``EPS`` (or bounds the rest per leg), the sharper
+*packing bound* of ``market_bound`` holds: ``D(y)`` plus an LP over the improving columns of
+what a packing can collect of their reduced costs. At convergence these meet the LP bound.
 
 Column upper bounds are infinite in the LP (the listing rows already keep each column <= 1).
 Small LPs are re-solved by simplex from the previous basis, which is quick after cuts are added.
@@ -47,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import highs
+from .market_bound import packing_lp
 from .market_columns import CHAIN, CYCLE, Candidates, Objective, Pool
 from .market_cuts import Cut, separate
 from .market_search import Found, search_cycles
@@ -398,7 +400,7 @@ class Master:
             t = time.monotonic()
             r, kc, kh, wc = self.reduced_weights(self.duals)
             # Near the end, chains are enumerated exactly: then every improving column is
-            # known and the bound can sum their reduced costs.
+            # known and the bound can use how few of them a packing can hold at once.
             found, complete, rest = self.search(r, kc, kh, wc, EPS, 2 * per_round, deadline,
                                                 exact_chains=tail)
             pool_rc = self.pool.scores(r, kc, kh, wc) if len(self.pool) else np.zeros(0)
@@ -407,9 +409,8 @@ class Master:
             delta_leg = max(found.rest_leg, found.best_per_leg(),
                             float(pool_leg.max(initial=-np.inf)), EPS)
             bound = self.round_bound(self.duals, delta, delta_leg)
-            if tail and complete:
-                bound = min(bound, self.dual_objective(self.duals) + found.positive_sum()
-                            + float(np.maximum(pool_rc, 0.0).sum()) + self.n_rows * EPS)
+            bound = min(bound, self.packing_bound(found, pool_rc, min(bound, self.bound),
+                                                  max(deadline - time.monotonic(), 0.2)))
             if bound < self.bound:
                 # The reduced weights behind the best bound, for reduced-cost fixing.
                 self.bound, self.bound_weights = bound, (r, kc, kh, wc)
@@ -439,6 +440,26 @@ class Master:
                 return True, outcome
             if time.monotonic() > deadline:
                 return False, outcome
+
+    def packing_bound(self, found: Candidates, pool_rc: np.ndarray, best: float,
+                      seconds: float | None = None) -> float:
+        """The bound of ``market_bound`` for this round (inf when it cannot beat ``best``),
+        its LP given at most ``seconds``."""
+        base = self.dual_objective(self.duals) + self.n_rows * max(found.rest_leg, EPS)
+        if not base < best:
+            return np.inf
+        paths, rc = [], []
+        for kind, p, score in found.groups:
+            fresh = np.array([(kind, tuple(row)) not in self.pool.keys for row in p.tolist()],
+                             dtype=bool)
+            keep = fresh & (score > EPS)
+            paths.append(p[keep])
+            rc.append(score[keep])
+        for j in np.flatnonzero(pool_rc > EPS).tolist():
+            paths.append(np.array([self.pool.paths[j]], dtype=np.int64))
+            rc.append(pool_rc[j:j + 1])
+        cuts = self.cut_matrix() if self.cuts else None
+        return base + packing_lp(self.part, paths, rc, cuts, seconds)
 
     def _tailing(self, bounds: list[float]) -> bool:
         if len(bounds) <= TAIL_ROUNDS:
