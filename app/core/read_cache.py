@@ -88,11 +88,6 @@ def watch(name: str, *models, additive=None) -> str:
     return name
 
 
-def current_version(name: str) -> int:
-    """The version of `name` this transaction reads under."""
-    return _current(name)[0]
-
-
 def _current(name: str) -> tuple[int, int]:
     """(version, rewritten) of `name` for this transaction (read once per transaction: a
     request is one)."""

@@ -72,12 +72,11 @@ class ListingFilters:
 @dataclass
 class ListingQuery:
     """A listings select, ordered by `keys` (each descending, the last unique), with
-    organisations and currencies loaded in the same query. `misspelt`: see
-    `search.TextMatch.misspelt` (the query for misspelt words, asked when a page is empty)."""
+    organisations and currencies loaded in the same query. `match`: the text search, if
+    any; `misspellings`: the same filters with its misspelt words (see `misspelt`)."""
 
     statement: Select
     keys: list
-    #: the same filters with the words' misspellings instead (see `misspelt`)
     misspellings: ListingQuery | None = None
     match: search.TextMatch | None = None
 
@@ -160,16 +159,13 @@ def _ordered(statement: Select, match: search.TextMatch | None) -> ListingQuery:
     return ListingQuery(statement.order_by(*(key.desc() for key in keys)), keys)
 
 
-def _page_or_misspellings(filters: ListingFilters,
+def _page_or_misspellings(query: ListingQuery,
                           run: Callable[[ListingQuery], Page | CursorPage]):
-    """`run` on `browse_listings(filters)`; when it finds nothing and the words match no
-    listing at all, on the query for misspelt words instead."""
-    query = browse_listings(filters)
+    """`run` on `query`; when it finds nothing and the words match no listing at all, on
+    the query for misspelt words instead."""
     found = run(query)
-    if not found.items and query.misspellings is not None:
-        fuzzy = query.misspelt()
-        if fuzzy is not None:
-            found = run(fuzzy)
+    if not found.items and (fuzzy := query.misspelt()) is not None:
+        found = run(fuzzy)
     return found
 
 
@@ -186,7 +182,7 @@ def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
     count; the listings themselves are read by id each time (one query)."""
 
     def ids_page() -> Page:
-        return _page_or_misspellings(filters, lambda query: paginate(
+        return _page_or_misspellings(browse_listings(filters), lambda query: paginate(
             query.ids, page, per_page, clamp=True, bounded_count=True))
 
     cached = read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page,
@@ -201,11 +197,11 @@ def listing_keyset_page(filters: ListingFilters, per_page: int, *, cursor: str |
     Newest first, an index gives the page in order: one query with the organisations and
     currencies joined. Ranked by a search, every match is sorted: the page is chosen by
     id and then read by id (`ListingQuery.ids`)."""
-    if search.parse(filters.text) is None:
-        query = browse_listings(filters)
+    query = browse_listings(filters)
+    if query.match is None:
         return keyset_page(query.statement, query.keys, per_page, cursor=cursor, page=page)
-    found = _page_or_misspellings(filters, lambda query: keyset_page(
-        query.ids, query.keys, per_page, cursor=cursor, page=page))
+    found = _page_or_misspellings(query, lambda chosen: keyset_page(
+        chosen.ids, chosen.keys, per_page, cursor=cursor, page=page))
     return replace(found, items=listings_by_id(found.items))
 
 
