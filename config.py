@@ -80,8 +80,9 @@ class Config:
     # A running matching run writes a heartbeat every MATCHING_HEARTBEAT_SECONDS; one
     # silent for MATCHING_HEARTBEAT_TIMEOUT seconds lost its worker and is failed.
     MATCHING_HEARTBEAT_SECONDS = int(os.environ.get("MATCHING_HEARTBEAT_SECONDS", 10))
-    # A background run solves at this nice level (0-19, higher yields more): on a machine
-    # shared with the web workers, pages keep their speed while a run takes its time.
+    # A background run solves at this nice level (0-19, higher yields more; 0: in the
+    # worker's own thread), in a child process with a scheduling group of its own: on a
+    # machine shared with the web workers, pages keep their speed while a run takes its time.
     MATCHING_NICE = int(os.environ.get("MATCHING_NICE", 10))
     MATCHING_HEARTBEAT_TIMEOUT = int(os.environ.get("MATCHING_HEARTBEAT_TIMEOUT", 40))
     # The ledger head (sequence and hash) is appended to this file every

@@ -1,5 +1,7 @@
 """Command line: ``python -m matching_engine solve FILE.json [--max-cycle L] [--max-chain K]
-[--time-limit S]`` prints one JSON result. Bad input: a message on stderr and exit code 2."""
+[--time-limit S] [--nice N]`` prints one JSON result. Bad input: a message on stderr and exit
+code 2. ``--nice`` lowers the process's CPU priority first (``priority.lower``) and records
+the levels reached in ``stats.priority``: the app solves background runs this way."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 
 from .api import solve
 from .errors import InputError
+from .priority import lower
 
 EXIT_BAD_INPUT = 2
 
@@ -27,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--time-limit", type=float, metavar="S", help="seconds before returning the "
                      "best found with its bound")
     cmd.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    cmd.add_argument("--nice", type=int, default=0, metavar="N",
+                     help="solve at CPU priority nice N (0-19), in this session's scheduling "
+                     "group too when the process leads its session")
     return parser
 
 
@@ -37,6 +43,9 @@ def _fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # argparse itself exits 2 with a usage message
+    if not 0 <= args.nice <= 19:
+        return _fail(f"--nice must be between 0 and 19, not {args.nice}")
+    priority = lower(args.nice) if args.nice > 0 else None
     try:
         if args.file == "-":
             text = sys.stdin.read()
@@ -58,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except RecursionError:
         return _fail("the document is nested too deeply")
+    if priority is not None:
+        result["stats"]["priority"] = priority
     json.dump(result, sys.stdout, indent=None if args.compact else 2)
     sys.stdout.write("\n")
     return 0

@@ -42,6 +42,7 @@ from app.core.limits import MAX_RUN_TIME_LIMIT, MAX_RUN_WEIGHT, SETTINGS_RANGES,
 from app.extensions import db
 from app.market.listings import expire_listings
 from app.market.models import MarketSettings, Objective
+from app.matching.engine_process import solve_in_child
 from app.matching.models import MatchingRun, RunStatus
 from app.matching.snapshot import build_market_document, count_open_listings
 from app.notifications.mail import absolute_url
@@ -232,8 +233,11 @@ def start_run(actor: User | None, overrides: dict | None = None, *,
     return run
 
 
-def solve_document(document: dict) -> dict:
-    """Call the engine (imported lazily: the web app loads without it)."""
+def solve_document(document: dict, nice: int = 0) -> dict:
+    """Call the engine (imported lazily: the web app loads without it): in this thread, or
+    with ``nice`` > 0 in a child process at that CPU priority (``engine_process``)."""
+    if nice > 0:
+        return solve_in_child(document, nice)
     from matching_engine import solve
 
     return solve(copy.deepcopy(document))
@@ -444,11 +448,12 @@ def process_run(run_id: int, *, worker: str) -> MatchingRun | None:
     if run is None:
         log.info("Matching run %s was not queued any more; nothing to do", run_id)
         return None
-    yield_to_requests(int(app.config.get("MATCHING_NICE", 0)))
+    nice = int(app.config.get("MATCHING_NICE", 0))
+    yield_to_requests(nice)
     interval = float(app.config.get("MATCHING_HEARTBEAT_SECONDS", 10))
     try:
         with Heartbeat(app, run_id, interval):
-            return _process(run_id)
+            return _process(run_id, nice)
     except RunLost:
         db.session.rollback()
         log.warning("Matching run %s was failed while it ran; its result is dropped", run_id)
@@ -478,7 +483,7 @@ def yield_to_requests(nice: int) -> None:
         log.warning("Could not lower the matching run's priority: %s", exc)
 
 
-def _process(run_id: int) -> MatchingRun:
+def _process(run_id: int, nice: int) -> MatchingRun:
     run = _still_mine(run_id)
     if run.market_input is None:
         # Read the market here, not in the request: at 45,000 listings this takes
@@ -491,7 +496,7 @@ def _process(run_id: int) -> MatchingRun:
     db.session.commit()
     db.session.close()
     try:
-        result = solve_document(document)
+        result = solve_document(document, nice)
     except Exception as exc:
         log.exception("Background matching run %s failed in the engine", run_id)
         run = _still_mine(run_id)

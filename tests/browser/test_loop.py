@@ -29,9 +29,9 @@ def test_the_run_page_follows_a_run_without_refreshing_itself(fresh_server, open
     # A slow solver (the real one, two seconds late), so the page is seen mid-run.
     solve = matching_services.solve_document
 
-    def slow_solve(document):
+    def slow_solve(document, nice=0):
         time.sleep(2)
-        return solve(document)
+        return solve(document, nice)
 
     monkeypatch.setattr(matching_services, "solve_document", slow_solve)
     page = open_as(fresh_server, "coordinator", PHONE)

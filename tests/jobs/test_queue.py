@@ -65,10 +65,10 @@ def test_a_run_is_enqueued_and_a_worker_runs_it(queued_app, work, market, client
     seen = {}
     real_solve = matching.solve_document
 
-    def slow_solve(document):
+    def slow_solve(document, nice=0):
         time.sleep(0.7)  # long enough for a few heartbeats
         seen.update(_row(queued_app, run_id))
-        return real_solve(document)
+        return real_solve(document, nice)
 
     monkeypatch.setattr(matching, "solve_document", slow_solve)
     work()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -112,7 +115,7 @@ def test_reserved_quantities_are_left_out_of_the_next_run(market):
 
 
 def test_engine_failure_marks_the_run_failed_without_proposals(market, monkeypatch):
-    def broken(document):
+    def broken(document, nice=0):
         raise ValueError("listing '7'.quantity must be a number")
 
     monkeypatch.setattr(matching, "solve_document", broken)
@@ -130,7 +133,7 @@ def test_a_result_that_does_not_fit_fails_the_run_and_stores_nothing(market, mon
                       (market.offers["B"], market.needs["A"], 5)])
     bad["exchanges"].append({**bad["exchanges"][0], "legs": [{"offer": "999", "need": "998",
                                                               "quantity": 1}]})
-    monkeypatch.setattr(matching, "solve_document", lambda document: bad)
+    monkeypatch.setattr(matching, "solve_document", lambda document, nice=0: bad)
     run = matching.start_run(market.coordinator)
     db.session.commit()
     assert reload(MatchingRun, run.id).status == RunStatus.FAILED
@@ -174,24 +177,49 @@ def test_large_markets_run_in_the_background(market, app):
 
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="nice levels are POSIX")
 def test_a_background_run_solves_at_a_lower_priority(market, app, monkeypatch):
-    """MATCHING_NICE lowers the solving thread's priority, and only that thread's."""
+    """MATCHING_NICE lowers the run's thread's priority, and only that thread's; the engine
+    solves in a child process at that level, with a session (and on Linux a scheduling
+    group) of its own, and its proposals are the same as those of a solve in this thread."""
     _reciprocal(market)
+    inline = matching.solve_document(build_market_document(matching.effective_settings()))
     app.config.update(MATCHING_BACKGROUND_THRESHOLD=0, MATCHING_NICE=5)
     ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     seen = {}
     real_solve = matching.solve_document
 
-    def solve(document):
+    def solve(document, nice=0):
         seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        return real_solve(document)
+        seen["asked"] = nice
+        return real_solve(document, nice)
 
     monkeypatch.setattr(matching, "solve_document", solve)
     run_id = matching.start_run(market.coordinator).id
     db.session.commit()
     matching.THREADS[run_id].join(60)
-    assert reload(MatchingRun, run_id).status == RunStatus.COMPLETED
-    assert seen["nice"] == min(19, ours + 5)
+    run = reload(MatchingRun, run_id)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert seen["nice"] == min(19, ours + 5) and seen["asked"] == 5
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
+    # The child reports the levels it reached: its own, and its session group's where the
+    # kernel groups by session (it leads a new session, so only it is lowered).
+    priority = run.stats["priority"]
+    assert priority["nice"] == max(5, min(19, ours + 5))
+    grouped = os.path.exists("/proc/self/autogroup")
+    assert priority["group_nice"] == (priority["nice"] if grouped else None)
+    assert sorted(json.loads(p.signature) for p in run.proposals) == \
+        sorted(e["signature"] for e in inline["exchanges"])
+    assert (run.optimal, run.objective) == (inline["optimal"], inline["objective"])
+
+
+def test_a_document_the_engine_refuses_in_a_child_process_reads_as_in_this_thread():
+    from matching_engine import InputError
+
+    refused = {"listings": "many", "organisations": [], "currencies": []}
+    with pytest.raises(InputError) as here:
+        matching.solve_document(refused)
+    with pytest.raises(InputError) as child:
+        matching.solve_document(refused, nice=3)
+    assert str(child.value) == str(here.value) and "listings" in str(here.value)
 
 
 def test_a_rolled_back_background_run_never_starts(market, app):
@@ -264,3 +292,61 @@ def test_a_running_run_without_heartbeat_is_failed_and_a_new_one_starts(market, 
     failed = reload(MatchingRun, run_id)
     assert failed.status == RunStatus.FAILED and failed.finished_at is not None
     assert "no heartbeat since" in failed.error and "thread in process 1" in failed.error
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_solver_whose_parent_is_killed_stops_with_it(tmp_path):
+    """The child leads a session of its own, so nothing else would stop it: a work horse
+    killed outright (a cold worker shutdown) takes its solver down with it."""
+    from bench.generators import realistic_market
+
+    document = realistic_market(200, seed=3)
+    document["settings"] = {**document.get("settings", {}), "time_limit": 60}
+    path = tmp_path / "market.json"
+    path.write_text(json.dumps(document))
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import json, sys; from app.matching.engine_process import solve_in_child; "
+        f"solve_in_child(json.load(open({str(path)!r})), 5)")], cwd=os.getcwd())
+    try:
+        solver = _wait_for(lambda: _solver_of(parent.pid), 30)
+        assert solver is not None, "the solver process never started"
+        # Past its launcher (which gives up at once if its parent is already gone): solving.
+        assert _wait_for(lambda: _cpu_seconds(solver) > 1.5, 30), "the solver never got going"
+        parent.kill()
+        parent.wait()
+        assert _wait_for(lambda: not os.path.exists(f"/proc/{solver}"), 10), \
+            "the solver outlived its parent"
+    finally:
+        parent.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _solver_of(parent: int) -> int | None:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                return int(entry)
+    return None
+
+
+def _wait_for(check, seconds: float):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    return None

@@ -91,3 +91,34 @@ def test_module_entry_point_in_a_subprocess(tmp_path):
                          check=False)
     assert bad.returncode == 2 and bad.stdout == ""
     assert "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_nice_out_of_range_is_refused(tmp_path, capsys):
+    assert main(["solve", write(tmp_path, GRAPH), "--nice", "20"]) == 2
+    assert "--nice must be between 0 and 19, not 20" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "nice"), reason="nice levels are POSIX")
+def test_nice_lowers_the_process_and_its_own_session_group(tmp_path):
+    """In a process that leads its own session (as the app starts it) both levels are lowered
+    and reported; the document is solved as without the flag."""
+    import os
+
+    path = write(tmp_path, GRAPH)
+    done = subprocess.run([sys.executable, "-m", "matching_engine", "solve", path, "--nice", "6",
+                           "--compact"], capture_output=True, text=True, timeout=120,
+                          start_new_session=True, check=True)
+    result = json.loads(done.stdout)
+    ours = os.nice(0)
+    assert result["objective"] == 4.0
+    assert result["stats"]["priority"]["nice"] == max(6, ours)
+    grouped = os.path.exists("/proc/self/autogroup")
+    assert result["stats"]["priority"]["group_nice"] == (max(6, ours) if grouped else None)
+
+
+def test_nice_leaves_a_session_it_does_not_lead_alone(tmp_path):
+    """Run from a terminal or a server's session, only the process itself is lowered."""
+    done = subprocess.run([sys.executable, "-m", "matching_engine", "solve",
+                           write(tmp_path, GRAPH), "--nice", "6", "--compact"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(done.stdout)["stats"]["priority"]["group_nice"] is None
