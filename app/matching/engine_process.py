@@ -21,11 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: Exit code of the engine's command line for a document it refuses.
-EXIT_BAD_INPUT = 2
-
-#: On Linux the child first asks to be killed when its parent thread dies (prctl option 1,
-#: PR_SET_PDEATHSIG; kept across nothing but this process, so set before the engine runs),
+#: On Linux the child first asks to be killed when the thread that started it dies (prctl
+#: option 1, PR_SET_PDEATHSIG: it holds for this process only, not for anything it forks),
 #: gives up if that parent is already gone, then runs the engine's command line.
 LINUX_LAUNCH = """\
 import ctypes, os, runpy, signal, sys
@@ -56,6 +53,7 @@ def solve_in_child(document: dict, nice: int) -> dict:
     Raises ``matching_engine.InputError`` for a document the engine refuses (exit code 2,
     its message), ``EngineProcessError`` if the process died or printed no result.
     """
+    from matching_engine.__main__ import EXIT_BAD_INPUT
     from matching_engine.errors import InputError
 
     arguments = ["solve", "-", "--compact", "--nice", str(nice)]
