@@ -176,7 +176,7 @@ def test_large_markets_run_in_the_background(market, app):
 
 
 @pytest.mark.skipif(not hasattr(os, "setpriority"), reason="nice levels are POSIX")
-def test_a_background_run_solves_at_a_lower_priority(market, app, monkeypatch):
+def test_a_background_run_solves_at_a_lower_priority(market, app, client, login, monkeypatch):
     """MATCHING_NICE lowers the run's thread's priority, and only that thread's; the engine
     solves in a child process at that level, with a session (and on Linux a scheduling
     group) of its own, and its proposals are the same as those of a solve in this thread."""
@@ -209,6 +209,10 @@ def test_a_background_run_solves_at_a_lower_priority(market, app, monkeypatch):
     assert sorted(json.loads(p.signature) for p in run.proposals) == \
         sorted(e["signature"] for e in inline["exchanges"])
     assert (run.optimal, run.objective) == (inline["optimal"], inline["objective"])
+    # The run page says so under its technical details.
+    login(market.coordinator)
+    page = client.get(f"/matching/runs/{run_id}").get_data(as_text=True)
+    assert f"lower CPU priority (nice {priority['nice']}" in page
 
 
 def test_a_document_the_engine_refuses_in_a_child_process_reads_as_in_this_thread():
