@@ -21,16 +21,25 @@ def many_listings(app, make_org, make_user, make_currency, make_listing):
     return make_user(Role.COORDINATOR)
 
 
-def test_paginate_clamps_only_when_asked(many_listings):
+@pytest.mark.parametrize("bounded", [False, True], ids=["counted apart", "count in the page"])
+def test_paginate_clamps_only_when_asked(many_listings, bounded):
     statement = db.select(Listing).order_by(Listing.id)
-    clamped = paginate(statement, 999, 20, clamp=True)
+    clamped = paginate(statement, 999, 20, clamp=True, bounded_count=bounded)
     assert (clamped.page, clamped.pages, clamped.requested, len(clamped.items)) == (3, 3, 999, 5)
-    plain = paginate(statement, 999, 20)
-    assert (plain.page, plain.requested, plain.items) == (999, None, [])
-    inside = paginate(statement, 2, 20, clamp=True)
-    assert (inside.page, inside.requested, len(inside.items)) == (2, None, 20)
-    empty = paginate(db.select(Listing).where(Listing.id < 0), 5, 20, clamp=True)
-    assert (empty.page, empty.pages, empty.requested) == (1, 1, 5)
+    assert [item.title for item in clamped.items] == [f"Listing {n}" for n in range(40, 45)]
+    plain = paginate(statement, 999, 20, bounded_count=bounded)
+    assert (plain.page, plain.requested, plain.items, plain.total) == (999, None, [], 45)
+    inside = paginate(statement, 2, 20, clamp=True, bounded_count=bounded)
+    assert (inside.page, inside.requested, len(inside.items), inside.total) == (2, None, 20, 45)
+    assert [item.title for item in inside.items][:2] == ["Listing 20", "Listing 21"]
+    last = paginate(statement, 3, 20, clamp=True, bounded_count=bounded)
+    assert (last.page, last.requested, len(last.items), last.total) == (3, None, 5, 45)
+    empty = paginate(db.select(Listing).where(Listing.id < 0), 5, 20, clamp=True,
+                     bounded_count=bounded)
+    assert (empty.page, empty.pages, empty.requested, empty.items) == (1, 1, 5, [])
+    first = paginate(db.select(Listing).where(Listing.id < 0), 1, 20, clamp=True,
+                     bounded_count=bounded)
+    assert (first.page, first.total, first.requested, first.items) == (1, 0, None, [])
 
 
 @pytest.mark.parametrize("path, has_items", [
