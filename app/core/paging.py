@@ -55,16 +55,16 @@ def paginate(statement, page: int, per_page: int, *, clamp: bool = False,
     total never clamps."""
     if bounded_count:
         return _page_with_bounded_count(statement, page, per_page, clamp)
-    total, exact = _count_all(statement), True
+    total = _count_all(statement)
     requested = None
-    if clamp and exact and per_page:
+    if clamp and per_page:
         last = max(1, ceil(total / per_page))
         if page > last:
             requested, page = page, last
     items = db.session.execute(
         statement.limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all() if total or not exact else []
-    return Page(list(items), page, per_page, total, exact, requested)
+    ).scalars().all() if total else []
+    return Page(list(items), page, per_page, total, True, requested)
 
 
 def _page_with_bounded_count(statement, page: int, per_page: int, clamp: bool) -> Page:

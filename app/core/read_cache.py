@@ -252,16 +252,17 @@ def _raise_versions(session: Session) -> None:
         added = changes[name]
         # Rows are locked in name order by every writer; the counter's row lock also
         # orders the additions' log by commit.
+        # One UPDATE raises the version and, for a rewrite, marks it (SET reads old values).
+        raised = DataVersion.version + 1
         version = session.execute(
             update(DataVersion).where(DataVersion.name == name)
-            .values(version=DataVersion.version + 1).returning(DataVersion.version)
+            .values(version=raised, rewritten=raised if added is None else DataVersion.rewritten)
+            .returning(DataVersion.version)
         ).scalar_one_or_none()
         if version is None:
             version = 1
             session.execute(insert(DataVersion).values(name=name, version=1, rewritten=1))
         elif added is None:
-            session.execute(update(DataVersion).where(DataVersion.name == name)
-                            .values(rewritten=version))
             # Answers older than a rewrite are never kept: their additions are of no use.
             session.execute(delete(DataAddition).where(DataAddition.name == name))
         else:
