@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.api.core import AUTHENTICATED, ApiAbort, endpoint
 from app.auth.models import Role
+from app.core import read_cache
 from app.core.paging import BadCursor, paginate
 from app.market import browse as market_browse
 from app.market import currencies as currency_rules
@@ -149,16 +150,11 @@ def create_listing(body: dict):
 
 
 @endpoint("/listings/<int:listing_id>", "GET", response=ListingSchema(), tag="market",
-          cached=market_browse.MARKET, survives_additions=lambda kwargs: _unchanged_by_others)
+          cached=market_browse.MARKET,
+          survives_additions=lambda kwargs: read_cache.unaffected_by_additions)
 def get_listing(listing_id: int):
     """One listing."""
     return market_browse.get_listing(listing_id)
-
-
-def _unchanged_by_others(_added_ids) -> bool:
-    """A listing reads the same whatever listings are added (a missing one is not
-    cached: it raises)."""
-    return True
 
 
 @endpoint("/listings/<int:listing_id>", "PATCH", body=ListingUpdateSchema(),

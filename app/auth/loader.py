@@ -7,6 +7,8 @@ no longer loads anyone.
 
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from app.auth.models import User
 from app.extensions import db, login_manager
 
@@ -21,7 +23,8 @@ def load_user(user_id: str) -> User | None:
     user_part, _, epoch_part = user_id.partition(":")
     if not user_part.isdigit() or not epoch_part.isdigit():
         return None
-    user = db.session.get(User, int(user_part))
+    # The organisation in the same query: every page's header names it.
+    user = db.session.get(User, int(user_part), options=[joinedload(User.organisation)])
     if user is None or not user.enabled or user.session_epoch != int(epoch_part):
         return None
     return user

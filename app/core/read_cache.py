@@ -133,6 +133,12 @@ def remember(name: str, key: Hashable, compute: Callable[[], Any], *,
     return value
 
 
+def unaffected_by_additions(_added_ids) -> bool:
+    """`survives_additions` for answers about rows that exist already (one listing, the
+    rows of a page chosen by id): added rows are other rows, so they change nothing."""
+    return True
+
+
 def _added_since(name: str, stored: int, version: int):
     return db.select(DataAddition.row_id).where(
         DataAddition.name == name, DataAddition.version > stored,

@@ -177,17 +177,22 @@ def survives_additions(filters: ListingFilters) -> Callable:
 
 def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
     """A numbered page of `browse_listings` for the market page (a page beyond the last
-    shows the last). Which listings, in what order, and the count are kept under the
-    market's version (`app.core.read_cache`): repeated searches skip the ranking and the
-    count; the listings themselves are read by id each time (one query)."""
+    shows the last), with its listings read by id (`market_page_ids`)."""
+    chosen = market_page_ids(filters, page, per_page)
+    return replace(chosen, items=listings_by_id(chosen.items))
+
+
+def market_page_ids(filters: ListingFilters, page: int, per_page: int) -> Page:
+    """Which listings (ids, in order) a page of the market shows, with the count. Kept
+    under the market's version (`app.core.read_cache`): repeated searches skip the
+    ranking and the count."""
 
     def ids_page() -> Page:
         return _page_or_misspellings(browse_listings(filters), lambda query: paginate(
             query.ids, page, per_page, clamp=True, bounded_count=True))
 
-    cached = read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page,
-                                 survives_additions=survives_additions(filters))
-    return replace(cached, items=listings_by_id(cached.items))
+    return read_cache.remember(MARKET, ("page", astuple(filters), page, per_page), ids_page,
+                               survives_additions=survives_additions(filters))
 
 
 def listing_keyset_page(filters: ListingFilters, per_page: int, *, cursor: str | None = None,

@@ -159,6 +159,38 @@ def test_the_market_page_sees_changes(client, market, as_role):
     assert "Spare consulting room" in page and "Spare clinic room" not in page
 
 
+def test_the_market_page_keeps_its_rendered_rows_until_a_listing_changes(
+        client, market, as_role, api_as):
+    """The table of a page's listings is rendered once per version and kept across posts
+    that are other rows; a change to a shown listing (here a quantity edit) shows at once."""
+    poster = api_as("other_member")
+    as_role("member")
+    url = "/market?kind=need"
+
+    def page() -> tuple[str, list[str]]:
+        seen = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            html = client.get(url).get_data(as_text=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return html, [s for s in seen if "listings.title" in s]
+
+    first, reads = page()
+    assert "Clinic room" in first and "40 <span" in first and reads
+    assert page() == (first, [])  # from memory: no listing rows read
+    _post(client, poster)  # an offer: not on a page of needs
+    assert page() == (first, [])  # kept across the post: still no rows read
+    market["need"].quantity = market["need"].remaining = 45
+    db.session.commit()
+    edited, reads = page()
+    assert "45 <span" in edited and "40 <span" not in edited and reads
+
+
 def test_a_new_day_reads_afresh(client, market, make_listing, api_as):
     """Expiry is read at query time: an answer from yesterday is not served today."""
     headers = api_as("member")
