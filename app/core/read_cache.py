@@ -50,8 +50,8 @@ MAX_AGE_SECONDS = 60.0
 #: Versions of additions logged: an answer more versions behind is read afresh.
 ADDITIONS_KEPT = 500
 
-#: table name → the version name its changes raise
-_WATCHED: dict[str, str] = {}
+#: table name → the version names its changes raise
+_WATCHED: dict[str, set[str]] = {}
 #: version name → the table whose inserted rows are additions (see the module docstring)
 _ADDITIVE: dict[str, str] = {}
 
@@ -79,24 +79,26 @@ class DataAddition(db.Model):
 
 
 def watch(name: str, *models, additive=None) -> str:
-    """Changes to these models' tables raise version `name`; inserted rows of `additive`
-    (one of them) are logged as additions. Returns the name."""
+    """Changes to these models' tables raise version `name` (a table may be watched under
+    several names); inserted rows of `additive` (one of them) are logged as additions.
+    Returns the name."""
     for model in models:
-        _WATCHED[model.__table__.name] = name
+        _WATCHED.setdefault(model.__table__.name, set()).add(name)
     if additive is not None:
         _ADDITIVE[name] = additive.__table__.name
     return name
 
 
 def _current(name: str) -> tuple[int, int]:
-    """(version, rewritten) of `name` for this transaction (read once per transaction: a
-    request is one)."""
-    versions = db.session.info.setdefault("read_versions", {})
-    if name not in versions:
-        row = db.session.execute(db.select(DataVersion.version, DataVersion.rewritten)
-                                 .where(DataVersion.name == name)).first()
-        versions[name] = tuple(row) if row else (0, 0)
-    return versions[name]
+    """(version, rewritten) of `name` for this transaction. Every name's row is read at
+    once, once per transaction (a request is one): a page with cached reads under several
+    names still makes one round trip for them."""
+    versions = db.session.info.get("read_versions")
+    if versions is None:
+        versions = {row.name: (row.version, row.rewritten) for row in db.session.execute(
+            db.select(DataVersion.name, DataVersion.version, DataVersion.rewritten))}
+        db.session.info["read_versions"] = versions
+    return versions.get(name, (0, 0))
 
 
 def remember(name: str, key: Hashable, compute: Callable[[], Any], *,
@@ -200,9 +202,8 @@ def stats() -> dict:
 # --- noticing changes ----------------------------------------------------------------------
 
 def _watched_names(objects) -> set[str]:
-    names = {_WATCHED.get(obj.__table__.name) for obj in objects if hasattr(obj, "__table__")}
-    names.discard(None)
-    return names
+    return set().union(*(_WATCHED.get(obj.__table__.name, ()) for obj in objects
+                         if hasattr(obj, "__table__")))
 
 
 def _changes_pending(session: Session, name: str) -> bool:
@@ -224,11 +225,12 @@ def _after_flush(session: Session, _context) -> None:
     added: dict[str, list[int]] = {}
     rewritten: set[str] = set()
     for obj in session.new:
-        name = _WATCHED.get(getattr(getattr(obj, "__table__", None), "name", None))
-        if name and _ADDITIVE.get(name) == obj.__table__.name:
-            added.setdefault(name, []).append(obj.id)
-        elif name:
-            rewritten.add(name)
+        table = getattr(getattr(obj, "__table__", None), "name", None)
+        for name in _WATCHED.get(table, ()):
+            if _ADDITIVE.get(name) == table:
+                added.setdefault(name, []).append(obj.id)
+            else:
+                rewritten.add(name)
     # A row whose only change is a collection (an organisation gaining a listing through
     # the relationship's backref) is not written: it is no rewrite.
     changed = [obj for obj in session.dirty
@@ -245,9 +247,9 @@ def _bulk_statement(state) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
     table = getattr(state.statement, "table", None)
-    name = _WATCHED.get(getattr(table, "name", None))
-    if name:
-        _changed(state.session, {name})
+    names = _WATCHED.get(getattr(table, "name", None))
+    if names:
+        _changed(state.session, names)
 
 
 @event.listens_for(Session, "before_commit")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth import admin_log, policy
 from app.auth.models import AdminActionKind, User
+from app.core import read_cache
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.limits import (
     MAX_AREAS,
@@ -123,30 +124,39 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
     return statement
 
 
-_MENU_CACHE: dict = {}
+#: What the filter menus are kept under (app.core.read_cache): organisations only, so
+#: that new listings (which raise the market's version) leave them alone.
+ORGANISATIONS = read_cache.watch("organisations", Organisation)
 
 
-def market_menus(selected_id: int | None) -> tuple[Markup, list[str]]:
-    """The market's filter menus: the `<option>`s of every organisation by name, and
-    every area some organisation serves.
+def market_menus(selected_id: int | None, selected_area: str | None = None
+                 ) -> tuple[Markup, Markup]:
+    """The market's filter menus as `<option>`s: every organisation by name, and every
+    area some organisation serves, with the chosen ones selected.
 
-    Both are built once per process and version of the organisations (their count,
-    newest change and highest id: one cheap query) rather than on every page: 2,000
-    organisations are ~2,000 rows fetched and escaped, and unnesting their areas is
-    ~3 ms of the database's time, on every `/market` page."""
-    version = db.session.execute(db.select(
-        func.count(Organisation.id), func.max(Organisation.updated_at),
-        func.max(Organisation.id))).one()
-    key = (str(db.engine.url), tuple(version))
-    if _MENU_CACHE.get("key") != key:
-        options = "".join(f'<option value="{org_id}">{escape(name)}</option>'
-                          for org_id, name in organisation_names())
-        _MENU_CACHE.update(key=key, options=options, areas=tuple(known_areas()))
-    options = _MENU_CACHE["options"]
-    if selected_id:
-        marker = f'<option value="{int(selected_id)}">'
-        options = options.replace(marker, f'<option value="{int(selected_id)}" selected>', 1)
-    return Markup(options), list(_MENU_CACHE["areas"])
+    Both are built once per process and version of the organisations rather than on
+    every page: 2,000 organisations are ~2,000 rows fetched and escaped, and unnesting
+    their areas is 1–3 ms of the database's time."""
+    organisations, areas = _menus()
+    return (Markup(_select(organisations, str(int(selected_id)) if selected_id else None)),
+            Markup(_select(areas, escape(selected_area) if selected_area else None)))
+
+
+def _menus() -> tuple[str, str]:
+    def build() -> tuple[str, str]:
+        return ("".join(f'<option value="{org_id}">{escape(name)}</option>'
+                        for org_id, name in organisation_names()),
+                "".join(f'<option value="{escape(area)}">{escape(area)}</option>'
+                        for area in _read_known_areas()))
+
+    return read_cache.remember(ORGANISATIONS, ("menus",), build)
+
+
+def _select(options: str, value: str | None) -> str:
+    if not value:
+        return options
+    marker = f'<option value="{value}">'
+    return options.replace(marker, f'<option value="{value}" selected>', 1)
 
 
 def organisation_names() -> list:
@@ -157,7 +167,13 @@ def organisation_names() -> list:
 
 
 def known_areas() -> list[str]:
-    """Every area some organisation serves: the partnership's map."""
+    """Every area some organisation serves: the partnership's map (kept like the menus:
+    every listing posted checks its areas against it)."""
+    return list(read_cache.remember(ORGANISATIONS, ("areas",),
+                                    lambda: tuple(_read_known_areas())))
+
+
+def _read_known_areas() -> list[str]:
     if db.session.get_bind().dialect.name == "postgresql":
         # The database unnests the arrays: one short list back instead of every row's.
         return list(db.session.execute(db.select(

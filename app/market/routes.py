@@ -91,12 +91,14 @@ def browse():
     args = _load_args(ListingQuerySchema())
     filters = listing_filters(args)
     page = market_browse.market_page_ids(filters, args["page"], args["per_page"])
-    options, areas = organisation_rules.market_menus(filters.organisation_id)
+    organisation_options, area_options = organisation_rules.market_menus(
+        filters.organisation_id, filters.area)
     currencies = currency_rules.list_currencies()
     return render_template(
         "market/browse.html", page=page, listing_rows=_listing_rows(page.items),
         filters=filters, args=filters.as_args(),
-        currencies=currencies, organisation_options=options, areas=areas,
+        currencies=currencies, organisation_options=organisation_options,
+        area_options=area_options,
         categories=currency_rules.categories_in_use(currencies))
 
 

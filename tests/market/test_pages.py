@@ -362,6 +362,48 @@ def test_market_menus_follow_organisation_changes(client, market, as_role, make_
     assert "zz-moved" in third and "zz-new-area" not in third
 
 
+def test_market_menus_are_kept_across_new_listings_and_show_the_choice(
+        client, market, as_role, api_as):
+    """A posted listing leaves the organisation and area menus as they were (no rebuild:
+    neither the names nor the areas are read again); the chosen ones are selected. A
+    listing's areas are checked against the same kept list, which follows the
+    organisations' areas at once."""
+    from sqlalchemy import event
+
+    from app.market import organisations as organisation_rules
+
+    poster = api_as("other_member")
+    as_role("member")
+    client.get("/market")
+    body = {"kind": "offer", "currency": "staff", "category": "social worker",
+            "title": "Weekend social worker", "quantity": 2, "areas": ["east"]}
+    assert client.post("/api/v1/listings", headers=poster, json=body).status_code == 201
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        other = market["other_org"].id
+        page = client.get(f"/market?area=east&organisation_id={other}").get_data(True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in seen if "ORDER BY organisations.name" in s or "unnest" in s.lower()
+                or "max(organisations" in s], seen
+    assert '<option value="east" selected>east</option>' in page
+    assert '<option value="north">north</option>' in page
+    assert f'<option value="{other}" selected>' in page
+    refused = client.post("/api/v1/listings", headers=poster,
+                          json={**body, "areas": ["west"]})
+    assert refused.status_code == 422 and "west" in str(refused.get_json()["errors"])
+    organisation_rules.update_organisation(market["admin"], market["other_org"],
+                                           {"areas": ["north", "east", "west"]})
+    db.session.commit()
+    assert client.post("/api/v1/listings", headers=poster,
+                       json={**body, "areas": ["west"]}).status_code == 201
+
+
 def test_edit_and_withdraw_from_a_fresh_session(client, market, api_as, as_role):
     """In production each request starts with an empty session, so the listing an edit
     locks was just read with its organisation and currency joined: the lock must take the
