@@ -267,6 +267,31 @@ def test_notifications_page_header_count_and_mark_read(market, cycle, client, lo
     assert 'data-testid="unread-count"' not in client.get("/").get_data(as_text=True)
 
 
+def test_the_header_count_is_kept_until_a_notification_changes(market, cycle, client, login):
+    """The unread count is not counted again on every page, but a new notification shows
+    on the next page."""
+    from sqlalchemy import event
+
+    from app.notifications import services as notes
+
+    login(market.members["A"])
+    assert 'data-testid="unread-count"' not in client.get("/market").get_data(as_text=True)
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        client.get("/market")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in seen if "FROM notifications" in s], seen
+    notes.notify([market.members["A"]], "Something happened.")
+    db.session.commit()
+    assert 'data-testid="unread-count">1<' in client.get("/market").get_data(as_text=True)
+
+
 def test_start_page_shows_what_is_waiting(market, cycle, client, login):
     login(market.coordinator)
     page = client.get("/").get_data(as_text=True)
