@@ -5,6 +5,7 @@ handlers turn into pages (and roll back); Invalid goes back onto the form."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import (
@@ -115,12 +116,40 @@ def _listing_rows(ids: list[int]) -> Markup | None:
         survives_additions=read_cache.unaffected_by_additions)
 
 
+@dataclass(frozen=True)
+class _ShownListing:
+    """A listing page's details as rendered for everyone, with what the page decides its
+    owners' buttons by (`can_write_listing` reads the organisation)."""
+
+    id: int
+    title: str
+    organisation_id: int
+    status: str
+    reserved: int
+    details: Markup
+
+
+def _shown_listing(listing_id: int) -> _ShownListing:
+    """The listing's details, rendered once per version of the market and kept (new
+    listings are other rows): reading it with its organisation and currency and
+    rendering it was over a third of the page. A missing listing raises, uncached."""
+
+    def read() -> _ShownListing:
+        item = market_browse.get_listing(listing_id)
+        details = get_template_attribute("market/_listing_details.html", "listing_details")
+        return _ShownListing(item.id, item.title, item.organisation_id, item.status,
+                             item.reserved, details(item))
+
+    return read_cache.remember(market_browse.MARKET, ("listing page", listing_id), read,
+                               survives_additions=read_cache.unaffected_by_additions)
+
+
 @bp.get("/market/listings/<int:listing_id>")
 @login_required
 def listing(listing_id: int):
-    item = market_browse.get_listing(listing_id)
-    return render_template("market/listing.html", listing=item,
-                           can_write=listing_rules.can_write_listing(current_user, item))
+    shown = _shown_listing(listing_id)
+    return render_template("market/listing.html", listing=shown, details=shown.details,
+                           can_write=listing_rules.can_write_listing(current_user, shown))
 
 
 @bp.get("/market/my-organisation")

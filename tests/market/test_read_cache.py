@@ -191,6 +191,44 @@ def test_the_market_page_keeps_its_rendered_rows_until_a_listing_changes(
     assert "45 <span" in edited and "40 <span" not in edited and reads
 
 
+def test_the_listing_page_keeps_its_details_but_not_the_buttons(
+        client, market, as_role, api_as):
+    """A listing's page renders its details once per version (kept across posts of other
+    listings); its owners still get the Edit button and others do not; an edit shows at
+    once; an unknown id is 404 every time."""
+    offer_id = market["offer"].id
+    url = f"/market/listings/{offer_id}"
+
+    def page(role: str) -> tuple[str, list[str]]:
+        as_role(role)
+        db.session.commit()
+        db.session.expire_all()  # as in production: nothing is known before a request
+        seen = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            html = client.get(url).get_data(as_text=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return html, [s for s in seen if "listings.title" in s]
+
+    owner, reads = page("member")
+    assert "Nurse days" in owner and ">Edit</a>" in owner and reads
+    other, reads = page("other_member")
+    assert "Nurse days" in other and ">Edit</a>" not in other and not reads
+    _post(client, api_as("other_member"))
+    assert page("member") == (owner, [])
+    db.session.get(Listing, offer_id).title = "Nurse days, weekends too"
+    db.session.commit()
+    edited, reads = page("member")
+    assert "Nurse days, weekends too" in edited and ">Edit</a>" in edited and reads
+    for _ in range(2):
+        assert client.get("/market/listings/999999").status_code == 404
+
+
 def test_a_new_day_reads_afresh(client, market, make_listing, api_as):
     """Expiry is read at query time: an answer from yesterday is not served today."""
     headers = api_as("member")
