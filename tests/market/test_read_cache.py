@@ -17,11 +17,12 @@ from app.market.models import Listing
 LIST = "/api/v1/listings?per_page=50"
 
 
-def _statements(fn) -> tuple[int, object]:
+def _recorded(fn) -> tuple[list[str], object]:
+    """The statements `fn()` ran (SQLite's BEGIN IMMEDIATE left out), and its result."""
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE
+        if not statement.startswith("BEGIN"):
             seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
@@ -29,7 +30,18 @@ def _statements(fn) -> tuple[int, object]:
         result = fn()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+    return seen, result
+
+
+def _statements(fn) -> tuple[int, object]:
+    seen, result = _recorded(fn)
     return len(seen), result
+
+
+def _page_and_row_reads(client, url: str) -> tuple[str, list[str]]:
+    """A page's HTML and the statements that read listing rows for it."""
+    seen, response = _recorded(lambda: client.get(url))
+    return response.get_data(as_text=True), [s for s in seen if "listings.title" in s]
 
 
 def _titles(client, headers, url=LIST) -> list[str]:
@@ -168,17 +180,7 @@ def test_the_market_page_keeps_its_rendered_rows_until_a_listing_changes(
     url = "/market?kind=need"
 
     def page() -> tuple[str, list[str]]:
-        seen = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            html = client.get(url).get_data(as_text=True)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        return html, [s for s in seen if "listings.title" in s]
+        return _page_and_row_reads(client, url)
 
     first, reads = page()
     assert "Clinic room" in first and "40 <span" in first and reads
@@ -203,17 +205,7 @@ def test_the_listing_page_keeps_its_details_but_not_the_buttons(
         as_role(role)
         db.session.commit()
         db.session.expire_all()  # as in production: nothing is known before a request
-        seen = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            html = client.get(url).get_data(as_text=True)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        return html, [s for s in seen if "listings.title" in s]
+        return _page_and_row_reads(client, url)
 
     owner, reads = page("member")
     assert "Nurse days" in owner and ">Edit</a>" in owner and reads
