@@ -214,6 +214,13 @@ def test_edit_form_refuses_quantity_below_reserved(client, market, as_role):
     assert snapshot(offer) == before
 
 
+def test_edit_form_names_the_kind_in_plain_english(client, market, as_role):
+    as_role("member")
+    offer = client.get(f"/market/listings/{market['offer'].id}/edit").get_data(as_text=True)
+    need = client.get(f"/market/listings/{market['need'].id}/edit").get_data(as_text=True)
+    assert "An offer in Staff time" in offer and "A need in Premises" in need
+
+
 def test_double_withdraw_is_409_and_reserved_withdraw_is_409(client, market, as_role):
     as_role("member")
     offer, need = market["offer"], market["need"]
