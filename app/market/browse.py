@@ -175,13 +175,6 @@ def survives_additions(filters: ListingFilters) -> Callable:
     return lambda added_ids: not browse_listings(filters).matches_any(added_ids)
 
 
-def market_page(filters: ListingFilters, page: int, per_page: int) -> Page:
-    """A numbered page of `browse_listings` for the market page (a page beyond the last
-    shows the last), with its listings read by id (`market_page_ids`)."""
-    chosen = market_page_ids(filters, page, per_page)
-    return replace(chosen, items=listings_by_id(chosen.items))
-
-
 def market_page_ids(filters: ListingFilters, page: int, per_page: int) -> Page:
     """Which listings (ids, in order) a page of the market shows, with the count. Kept
     under the market's version (`app.core.read_cache`): repeated searches skip the

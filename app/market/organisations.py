@@ -147,7 +147,7 @@ def _menus() -> tuple[str, str]:
         return ("".join(f'<option value="{org_id}">{escape(name)}</option>'
                         for org_id, name in organisation_names()),
                 "".join(f'<option value="{escape(area)}">{escape(area)}</option>'
-                        for area in _read_known_areas()))
+                        for area in known_areas()))
 
     return read_cache.remember(ORGANISATIONS, ("menus",), build)
 

@@ -148,7 +148,7 @@ def _shown_listing(listing_id: int) -> _ShownListing:
 @login_required
 def listing(listing_id: int):
     shown = _shown_listing(listing_id)
-    return render_template("market/listing.html", listing=shown, details=shown.details,
+    return render_template("market/listing.html", listing=shown,
                            can_write=listing_rules.can_write_listing(current_user, shown))
 
 

@@ -151,7 +151,8 @@ def test_a_transaction_reads_its_own_changes(app, market):
     from app.market import browse
 
     def titles():
-        return [item.title for item in browse.market_page(browse.ListingFilters(), 1, 50).items]
+        chosen = browse.market_page_ids(browse.ListingFilters(), 1, 50)
+        return [item.title for item in browse.listings_by_id(chosen.items)]
 
     assert "Nurse days" in titles()
     db.session.commit()
