@@ -19,10 +19,12 @@ application = DispatcherMiddleware(app, {"/bare": bare})
 
 @bare.get("/cache-stats")
 def cache_stats():
-    """This worker's cached-read counts (app.core.read_cache), for the benchmark's report."""
+    """This worker's cached-read counts (app.core.read_cache), for the benchmark's report:
+    the market's reads, not the signed-in user's (every request has one)."""
     import os
 
+    from app.auth.loader import USERS
     from app.core import read_cache
 
     with app.app_context():
-        return {"pid": os.getpid(), **read_cache.stats()}
+        return {"pid": os.getpid(), **read_cache.stats(leaving_out=(USERS,))}

@@ -7,8 +7,11 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.auth.loader import USERS, column_values, detached, detached_user, user_values
 from app.auth.models import ApiToken, User
+from app.core import read_cache
 from app.core.clock import utcnow
 from app.extensions import db
 
@@ -40,13 +43,17 @@ def resolve_token(raw: str) -> User | None:
     """The enabled user a live token belongs to, or None."""
     if not raw or len(raw) > 200:
         return None
-    # The token and its user in one query: this runs on every API request.
-    token = db.session.execute(
-        db.select(ApiToken).options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == hash_token(raw))
-    ).scalar_one_or_none()
+    digest = hash_token(raw)
+    # This runs on every API request: the token, its user and the user's organisation are
+    # kept under the users version (app.auth.loader), read in one query when they are not.
+    kept = read_cache.remember(USERS, ("token", digest), lambda: _read_token(digest))
+    if kept is None:
+        return None
+    token = detached(ApiToken, kept[0])
+    set_committed_value(token, "user", detached_user(kept[1]))
+    token = db.session.merge(token, load=False)
     now = utcnow()
-    if token is None or token.revoked_at is not None:
+    if token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
@@ -57,6 +64,15 @@ def resolve_token(raw: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     return token.user
+
+
+def _read_token(digest: str) -> tuple | None:
+    token = db.session.execute(
+        db.select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.organisation))
+        .where(ApiToken.token_hash == digest)
+    ).scalar_one_or_none()
+    return None if token is None else (column_values(token), user_values(token.user))
 
 
 def revoke_token(token: ApiToken) -> None:

@@ -121,15 +121,15 @@ def remember(name: str, key: Hashable, compute: Callable[[], Any], *,
     if found is not None:
         value, stored = found
         if stored == version:
-            cache.count("hits")
+            cache.count(name, "hits")
             return value
         if (survives_additions is not None and rewritten <= stored < version
                 and version - stored <= ADDITIONS_KEPT
                 and survives_additions(_added_since(name, stored, version))):
             cache.restamp(full_key, version)
-            cache.count("kept")
+            cache.count(name, "kept")
             return value
-    cache.count("misses")
+    cache.count(name, "misses")
     value = compute()
     cache.put(full_key, value, version)
     return value
@@ -155,7 +155,8 @@ class _Entries:
         self.size, self.max_age = size, max_age
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
-        self.counts = {"hits": 0, "kept": 0, "misses": 0}
+        #: version name → outcome → reads
+        self.counts: dict[str, dict[str, int]] = {}
 
     def get(self, key) -> tuple[Any, int] | None:
         with self.lock:
@@ -178,9 +179,10 @@ class _Entries:
             if entry is not None and entry[1] < version:
                 self.entries[key] = (entry[0], version, entry[2])
 
-    def count(self, outcome: str) -> None:
+    def count(self, name: str, outcome: str) -> None:
         with self.lock:
-            self.counts[outcome] += 1
+            counts = self.counts.setdefault(name, {"hits": 0, "kept": 0, "misses": 0})
+            counts[outcome] += 1
 
 
 def _cache() -> _Entries:
@@ -192,11 +194,17 @@ def _cache() -> _Entries:
     return cache
 
 
-def stats() -> dict:
+def stats(*names: str, leaving_out: tuple[str, ...] = ()) -> dict:
     """This process's cache: answers served as stored (hits), kept across additions
-    (kept), read afresh (misses); for benchmarks and logs."""
+    (kept), read afresh (misses), summed over the reads kept under `names` (every name
+    when none is given) but those in `leaving_out`; for benchmarks and logs."""
     cache = _cache()
-    return {**cache.counts, "entries": len(cache.entries)}
+    with cache.lock:
+        counted = [counts for name, counts in cache.counts.items()
+                   if (not names or name in names) and name not in leaving_out]
+        totals = {outcome: sum(counts[outcome] for counts in counted)
+                  for outcome in ("hits", "kept", "misses")}
+        return {**totals, "entries": len(cache.entries)}
 
 
 # --- noticing changes ----------------------------------------------------------------------

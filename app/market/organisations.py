@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import selectinload
 
 from app.auth import admin_log, policy
+from app.auth.loader import USERS
 from app.auth.models import AdminActionKind, User
 from app.core import read_cache
 from app.core.errors import Forbidden, Invalid, NotFound
@@ -127,6 +128,8 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
 #: What the filter menus are kept under (app.core.read_cache): organisations only, so
 #: that new listings (which raise the market's version) leave them alone.
 ORGANISATIONS = read_cache.watch("organisations", Organisation)
+# The signed-in user is kept with its organisation (app.auth.loader).
+read_cache.watch(USERS, Organisation)
 
 
 def market_menus(selected_id: int | None, selected_area: str | None = None
