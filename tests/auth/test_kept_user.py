@@ -4,31 +4,20 @@ process made it (the change counters are in the database)."""
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from app.auth import services
 from app.auth.loader import load_user
 from app.auth.tokens import issue_token
 from app.extensions import db
 from app.market.organisations import update_organisation
+from tests.statements import recorded
 
 
 def _who_reads(fn) -> tuple[list[str], object]:
     """The statements of `fn()` that read users or tokens, and its result. The test's
     session is closed first: in a server every request starts with an empty one."""
     db.session.close()
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "FROM users" in statement or "FROM api_tokens" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        result = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return seen, result
+    seen, result = recorded(fn)
+    return [s for s in seen if "FROM users" in s or "FROM api_tokens" in s], result
 
 
 def _header(response) -> str:

@@ -6,41 +6,26 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.core import read_cache
 from app.core.clock import frozen_clock
 from app.core.read_cache import DataVersion
 from app.extensions import db
 from app.market.models import Listing
+from tests.statements import recorded
 
 LIST = "/api/v1/listings?per_page=50"
 
 
-def _recorded(fn) -> tuple[list[str], object]:
-    """The statements `fn()` ran (SQLite's BEGIN IMMEDIATE left out), and its result."""
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        result = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return seen, result
-
-
 def _statements(fn) -> tuple[int, object]:
-    seen, result = _recorded(fn)
+    seen, result = recorded(fn)
     return len(seen), result
 
 
 def _page_and_row_reads(client, url: str) -> tuple[str, list[str]]:
     """A page's HTML and the statements that read listing rows for it."""
-    seen, response = _recorded(lambda: client.get(url))
+    seen, response = recorded(lambda: client.get(url))
     return response.get_data(as_text=True), [s for s in seen if "listings.title" in s]
 
 
