@@ -27,7 +27,8 @@ asked and by the *version* of the data they were read from:
   `ADDITIONS_KEPT` versions; an answer older than that is read afresh.
 
 What is cached must not depend on who asks (the market reads a member sees are the
-same for every member of the partnership) and must be plain data, never ORM objects.
+same for every member of the partnership), or be keyed by who asks (the unread count,
+the signed-in user), and must be plain data, never ORM objects.
 """
 
 from __future__ import annotations
