@@ -66,6 +66,19 @@ def attach_user(kept: tuple[dict, dict | None]) -> User:
     return db.session.merge(detached_user(kept), load=False)
 
 
+def token_values(token: ApiToken) -> tuple[dict, tuple[dict, dict | None]]:
+    """What is kept of a loaded API token: its column values and its user's."""
+    return column_values(token), user_values(token.user)
+
+
+def attach_token(kept: tuple[dict, tuple[dict, dict | None]]) -> ApiToken:
+    """The kept token (`token_values`) in this request's session with its user, as
+    `attach_user` does for a user."""
+    token = detached(ApiToken, kept[0])
+    set_committed_value(token, "user", detached_user(kept[1]))
+    return db.session.merge(token, load=False)
+
+
 def detached_user(kept: tuple[dict, dict | None]) -> User:
     user = detached(User, kept[0])
     if kept[1] is not None:

@@ -7,9 +7,8 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.loader import USERS, column_values, detached, detached_user, user_values
+from app.auth.loader import USERS, attach_token, token_values
 from app.auth.models import ApiToken, User
 from app.core import read_cache
 from app.core.clock import utcnow
@@ -49,9 +48,7 @@ def resolve_token(raw: str) -> User | None:
     kept = read_cache.remember(USERS, ("token", digest), lambda: _read_token(digest))
     if kept is None:
         return None
-    token = detached(ApiToken, kept[0])
-    set_committed_value(token, "user", detached_user(kept[1]))
-    token = db.session.merge(token, load=False)
+    token = attach_token(kept)
     now = utcnow()
     if token.revoked_at is not None:
         return None
@@ -72,7 +69,7 @@ def _read_token(digest: str) -> tuple | None:
         .options(joinedload(ApiToken.user).joinedload(User.organisation))
         .where(ApiToken.token_hash == digest)
     ).scalar_one_or_none()
-    return None if token is None else (column_values(token), user_values(token.user))
+    return None if token is None else token_values(token)
 
 
 def revoke_token(token: ApiToken) -> None:
