@@ -77,6 +77,10 @@ class Config:
     # run in-process (a thread of the web worker), as `make run` and the tests do.
     REDIS_URL = os.environ.get("REDIS_URL", "")
     JOB_QUEUE = os.environ.get("JOB_QUEUE", "common-currency")
+    # The market's cached reads are shared between worker processes through this Redis
+    # (app.core.read_cache; by default the job queue's; empty: each process keeps its own).
+    READ_CACHE_REDIS_URL = os.environ.get("READ_CACHE_REDIS_URL", REDIS_URL)
+    READ_CACHE_PREFIX = os.environ.get("READ_CACHE_PREFIX", "cc:read:")
     # A running matching run writes a heartbeat every MATCHING_HEARTBEAT_SECONDS; one
     # silent for MATCHING_HEARTBEAT_TIMEOUT seconds lost its worker and is failed.
     MATCHING_HEARTBEAT_SECONDS = int(os.environ.get("MATCHING_HEARTBEAT_SECONDS", 10))
@@ -143,6 +147,7 @@ class TestingConfig(Config):
     LOGIN_ADDRESS_LIMIT = 12  # above the per-account limit, small enough to reach in a test
     MATCHING_BACKGROUND_THRESHOLD = 10_000_000
     MATCHING_NICE = 0  # runs processed in the test process's own thread must not slow it
+    READ_CACHE_REDIS_URL = ""  # tests that share cached reads set their own
     EMAIL_DELIVERY = "manual"
     MAIL_BACKEND = "locmem"  # the email tests point MAIL_BACKEND="smtp" at a real server
     BASE_URL = "https://cc.example.org"

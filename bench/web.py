@@ -379,7 +379,7 @@ def cache_stats(port: int) -> dict:
         if len(seen) >= 2:
             break
     return {key: sum(worker[key] for worker in seen.values())
-            for key in ("hits", "kept", "misses")}
+            for key in ("hits", "shared", "kept", "misses")}
 
 
 def summary(latencies: list[float], errors: int, seconds: float) -> dict:
@@ -567,14 +567,16 @@ def main() -> None:
             before = cache_stats(port)
             results[name] = asyncio.run(load(port, make, args.clients, seconds))
             after = cache_stats(port)
-            hits, kept, misses = (after[k] - before[k] for k in ("hits", "kept", "misses"))
+            hits, shared, kept, misses = (after[k] - before[k]
+                                          for k in ("hits", "shared", "kept", "misses"))
             r = results[name]
             ratio = r["rps"] / results["bare"]["rps"] if results["bare"]["rps"] else 0
             print(f"{name:10} {seconds:7.0f} {r['rps']:8.1f} {r['p50']:7.1f} {r['p95']:7.1f} "
                   f"{r['p99']:7.1f} {r['errors']:6d} {ratio:14.3f}"
-                  + (f"  cached reads: {hits:,} hits, {kept:,} kept across new listings, "
-                     f"{misses:,} misses ({(hits + kept) / (hits + kept + misses):.0%} "
-                     f"from memory)" if hits + kept + misses else "")
+                  + (f"  cached reads: {hits:,} hits, {shared:,} from the other worker, "
+                     f"{kept:,} kept across new listings, {misses:,} misses "
+                     f"({(hits + shared + kept) / (hits + shared + kept + misses):.0%} "
+                     f"from memory)" if hits + shared + kept + misses else "")
                   + (f"  codes {r['codes']}" if r["codes"] else ""))
         if args.run_seconds:
             run_id = start_run(port, info, int(args.run_seconds * 3 + 90))
@@ -583,7 +585,8 @@ def main() -> None:
                                 args.run_blocks)
             after = cache_stats(port)
             run = run_status(port, info, run_id)
-            hits, kept, misses = (after[k] - before[k] for k in ("hits", "kept", "misses"))
+            hits, shared, kept, misses = (after[k] - before[k]
+                                          for k in ("hits", "shared", "kept", "misses"))
             paused, solving = during["paused"], during["solving"]
             for name, r in (("run paused", paused), ("run solves", solving)):
                 print(f"{name:10} {args.run_seconds:7.0f} {r['rps']:8.1f} {r['p50']:7.1f} "
@@ -594,8 +597,8 @@ def main() -> None:
                   f"{during['solver_cpu_seconds']:.1f} s of CPU in its "
                   f"{args.run_seconds:.0f} s; p99 {solving['p99'] / paused['p99']:.2f}x "
                   f"the paused blocks, {solving['p99'] / results['mixed']['p99']:.2f}x the "
-                  f"idle phase above; cached reads {hits:,} hits, {kept:,} kept, "
-                  f"{misses:,} misses")
+                  f"idle phase above; cached reads {hits:,} hits, {shared:,} from the "
+                  f"other worker, {kept:,} kept, {misses:,} misses")
             results["run paused"], results["run solves"] = paused, solving
         single_p95 = max(alone[k]["p95"] for k in alone if k != "bare endpoint")
         print("\nTargets:")

@@ -35,7 +35,8 @@ STATUS_ANY = "any"
 #: What listing reads are cached under (app.core.read_cache): a listing as anyone sees
 #: it shows its organisation and currency, so their changes count too. A new listing is
 #: an addition: answers it does not match are kept (`survives_additions`).
-MARKET = read_cache.watch("market", Listing, Organisation, Currency, additive=Listing)
+MARKET = read_cache.watch("market", Listing, Organisation, Currency, additive=Listing,
+                         shared=True)
 
 
 def with_organisation_and_currency() -> list:

@@ -127,7 +127,7 @@ def organisations_query(*, text: str | None = None, sector: str | None = None,
 
 #: What the filter menus are kept under (app.core.read_cache): organisations only, so
 #: that new listings (which raise the market's version) leave them alone.
-ORGANISATIONS = read_cache.watch("organisations", Organisation)
+ORGANISATIONS = read_cache.watch("organisations", Organisation, shared=True)
 # The signed-in user is kept with its organisation (app.auth.loader).
 read_cache.watch(USERS, Organisation)
 

@@ -10,6 +10,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
 from app.market.models import ListingKind
+from tests.jobs.conftest import redis_url  # noqa: F401 - a real Redis (the shared read cache)
 
 ROLES = ("anonymous", "member", "other_member", "coordinator", "auditor", "admin")
 
