@@ -26,16 +26,10 @@ asked and by the *version* of the data they were read from:
   survives_additions=...)`: one small query instead of the full read). The log keeps
   `ADDITIONS_KEPT` versions; an answer older than that is read afresh.
 
-Each process keeps its own answers; with several worker processes each would read the
-same answer once for itself. So the names watched with `shared=True` (the market's) also
-keep their answers in Redis (`READ_CACHE_REDIS_URL`, by default the job queue's
-`REDIS_URL`), under the same version: a process that has no answer of the current version
-asks Redis before the database (one round trip: a GET and unpickling took 0.25 ms here, a
-market read 5–30 ms). Keys there are named after the database (on PostgreSQL its address
-and oid, on SQLite the file) and a fingerprint of the app's code and templates, so two
-databases or two releases never read each other's answers; only keys made of plain
-values are shared. If Redis fails, answers are kept per process, as without it, and
-Redis is tried again after `SHARED_RETRY_SECONDS`.
+Each process keeps its own answers. The names watched with `shared=True` (the market's)
+also keep them in Redis when `READ_CACHE_REDIS_URL` is set (by default the job queue's
+`REDIS_URL`), under the same version, so that a process without an answer of the current
+version asks there before the database (`app.core.shared_answers`).
 
 What is cached must not depend on who asks (the market reads a member sees are the
 same for every member of the partnership), or be keyed by who asks (the unread count,
@@ -44,39 +38,24 @@ the signed-in user), and must be plain data, never ORM objects.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
-import pickle
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import date
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from redis import Redis, RedisError
 from sqlalchemy import delete, event, insert, update
 from sqlalchemy.orm import Session
 
 from app.core.clock import today as utc_today
+from app.core.shared_answers import shared_answers
 from app.extensions import db
 
 MAX_ENTRIES = 2048
 MAX_AGE_SECONDS = 60.0
 #: Versions of additions logged: an answer more versions behind is read afresh.
 ADDITIONS_KEPT = 500
-#: After a Redis failure, answers are kept per process only for this long.
-SHARED_RETRY_SECONDS = 30.0
-#: Redis waits at most this long (seconds) before a read goes to the database instead.
-SHARED_TIMEOUT = 0.25
-#: Larger answers are kept per process only.
-SHARED_MAX_BYTES = 512 * 1024
-
-log = logging.getLogger(__name__)
 
 #: table name → the version names its changes raise
 _WATCHED: dict[str, set[str]] = {}
@@ -152,7 +131,7 @@ def remember(name: str, key: Hashable, compute: Callable[[], Any], *,
     full_key = (name, utc_today(), key)
     found = cache.get(full_key)
     outcome = "hits"
-    shared = _shared() if name in _SHARED else None
+    shared = shared_answers(MAX_AGE_SECONDS) if name in _SHARED else None
     if shared is not None and (found is None or found[1] != version):
         other = shared.get(full_key)
         if other is not None and (found is None or other[1] > found[1]):
@@ -244,140 +223,6 @@ def _cache() -> _Entries:
         cache = current_app.extensions.setdefault(
             "read_cache", _Entries(MAX_ENTRIES, MAX_AGE_SECONDS))
     return cache
-
-
-# --- shared between processes ---------------------------------------------------------------
-
-class _Shared:
-    """Answers in Redis, under this database's and this code's namespace, each stored as
-    (its key, the answer, its version, when it was read) and expiring with the local ones.
-    Pickled, as the job queue's jobs are: this Redis is trusted like that one."""
-
-    def __init__(self, redis: Redis, namespace: str, max_age: float):
-        self.redis, self.namespace, self.max_age = redis, namespace, max_age
-        self.retry_at = 0.0
-
-    def _name(self, key) -> tuple[str, str] | None:
-        encoded = _encode(key)
-        if encoded is None:
-            return None
-        return self.namespace + hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest(), \
-            encoded
-
-    def _down(self) -> bool:
-        return time.monotonic() < self.retry_at
-
-    def _failed(self, exc: Exception) -> None:
-        if not self._down():
-            log.warning("cached reads are kept per process for %.0f s: Redis failed (%s)",
-                        SHARED_RETRY_SECONDS, exc)
-        self.retry_at = time.monotonic() + SHARED_RETRY_SECONDS
-
-    def get(self, key) -> tuple[Any, int, float] | None:
-        """(answer, version, age in seconds), or None."""
-        named = self._name(key)
-        if named is None or self._down():
-            return None
-        try:
-            data = self.redis.get(named[0])
-        except RedisError as exc:
-            self._failed(exc)
-            return None
-        if data is None:
-            return None
-        try:
-            encoded, value, version, read_at = pickle.loads(data)
-        except Exception:  # noqa: BLE001 - an unreadable entry is only a miss
-            return None
-        age = max(time.time() - read_at, 0.0)
-        if encoded != named[1] or age > self.max_age:
-            return None
-        return value, version, age
-
-    def put(self, key, value, version: int, age: float = 0.0) -> None:
-        named = self._name(key)
-        ttl = self.max_age - age
-        if named is None or ttl <= 0 or self._down():
-            return
-        try:
-            data = pickle.dumps((named[1], value, version, time.time() - age),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - an answer that cannot be pickled stays local
-            return
-        if len(data) > SHARED_MAX_BYTES:
-            return
-        try:
-            self.redis.set(named[0], data, px=max(int(ttl * 1000), 1))
-        except RedisError as exc:
-            self._failed(exc)
-
-
-def _encode(key) -> str | None:
-    """A key as text that means the same in every process, or None when a part of it is
-    not a plain value (its text could differ between processes, or collide)."""
-    if key is None or isinstance(key, (bool, int, float)) and not isinstance(key, Enum):
-        return repr(key)
-    if isinstance(key, Enum):
-        return _encode(key.value)
-    if type(key) is str:
-        return repr(key)
-    if isinstance(key, date):
-        return f"d{key.isoformat()}"
-    if isinstance(key, (tuple, list)):
-        parts = [_encode(part) for part in key]
-        return None if None in parts else "(" + ",".join(parts) + ")"
-    return None
-
-
-def _shared() -> _Shared | None:
-    """This app's shared answers, or None (no Redis configured, or an in-memory database)."""
-    extensions = current_app.extensions
-    if "read_cache_shared" not in extensions:
-        url = current_app.config.get("READ_CACHE_REDIS_URL", "")
-        database = _database_identity() if url else None
-        shared = None
-        if database is not None:
-            namespace = "{}{}:".format(
-                current_app.config.get("READ_CACHE_PREFIX", "cc:read:"),
-                hashlib.blake2b(f"{database}|{_code_fingerprint()}".encode(),
-                                digest_size=12).hexdigest())
-            redis = Redis.from_url(url, socket_timeout=SHARED_TIMEOUT,
-                                   socket_connect_timeout=SHARED_TIMEOUT)
-            shared = _Shared(redis, namespace, MAX_AGE_SECONDS)
-        extensions["read_cache_shared"] = shared
-    return extensions["read_cache_shared"]
-
-
-def _database_identity() -> str | None:
-    """What tells this database from any other: on PostgreSQL its address and oid (a
-    database dropped and created again gets a new one), on SQLite the file and its inode."""
-    engine = db.engine
-    url = engine.url
-    if url.get_backend_name() == "postgresql":
-        oid = db.session.execute(db.text(
-            "SELECT oid FROM pg_database WHERE datname = current_database()")).scalar_one()
-        return f"postgresql://{url.host}:{url.port}/{url.database}#{oid}"
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        path = Path(url.database).resolve()
-        return f"sqlite://{path}#{os.stat(path).st_ino}" if path.exists() else None
-    return None
-
-
-_FINGERPRINT: str | None = None
-
-
-def _code_fingerprint() -> str:
-    """A digest of the app's code and templates: a release reads only its own answers."""
-    global _FINGERPRINT
-    if _FINGERPRINT is None:
-        root = Path(__file__).resolve().parents[1]
-        digest = hashlib.blake2b(digest_size=12)
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".html") and path.is_file():
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-        _FINGERPRINT = digest.hexdigest()
-    return _FINGERPRINT
 
 
 def stats(*names: str, leaving_out: tuple[str, ...] = ()) -> dict:

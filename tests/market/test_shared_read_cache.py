@@ -1,6 +1,7 @@
 """Cached market reads shared between worker processes through a real Redis
-(app.core.read_cache): what one process read, another serves without the database, but
-never after a change, never another database's, and never when Redis is down."""
+(app.core.read_cache, app.core.shared_answers): what one process read, another serves
+without the database, but never after a change, never another database's, and never
+when Redis is down."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from redis import Redis
 
 from app import create_app
 from app.core import read_cache
+from app.core import shared_answers as shared
 from app.extensions import db
 from config import TestingConfig
 from tests.statements import recorded
@@ -114,25 +116,24 @@ def test_with_redis_down_answers_are_kept_per_process(app, market, api_as, prefi
 def test_another_database_does_not_share(app, other, market, api_as, tmp_path, redis_url,
                                          prefix):
     with app.app_context():
-        _ = read_cache._shared()
-        namespace = app.extensions["read_cache_shared"].namespace
+        namespace = shared.shared_answers(60).namespace
     copy = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/other.db",
                       READ_CACHE_REDIS_URL=redis_url, READ_CACHE_PREFIX=prefix)
     with copy.app_context():
         db.session.execute(db.text("SELECT 1"))
-        elsewhere = read_cache._shared()
+        elsewhere = shared.shared_answers(60)
         db.session.remove()
         db.engine.dispose()
     assert elsewhere is not None and elsewhere.namespace != namespace
     with other.app_context():
-        assert read_cache._shared().namespace == namespace  # same database: shared
+        assert shared.shared_answers(60).namespace == namespace  # same database: shared
 
 
 def test_an_in_memory_database_is_never_shared(redis_url, prefix):
     memory = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI="sqlite://",
                         READ_CACHE_REDIS_URL=redis_url, READ_CACHE_PREFIX=prefix)
     with memory.app_context():
-        assert read_cache._shared() is None
+        assert shared.shared_answers(60) is None
 
 
 class _Colour(Enum):
@@ -140,7 +141,7 @@ class _Colour(Enum):
 
 
 def test_only_keys_of_plain_values_are_shared():
-    encode = read_cache._encode
+    encode = shared._encode
     assert encode(("page", ("offer", None, 3, True, 1.5), date(2026, 12, 3))) == \
         "('page',('offer',None,3,True,1.5),d2026-12-03)"
     assert encode((_Colour.RED,)) == encode(("red",))
