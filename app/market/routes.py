@@ -53,17 +53,29 @@ def _page_size() -> int:
     return current_app.config.get("PAGE_SIZE", 20)
 
 
+#: The query arguments of the market's lists as the pages name them (their forms' labels).
+ARGUMENT_LABELS = {"q": "Search", "kind": "Kind", "currency": "Currency",
+                   "category": "Category", "area": "Area", "organisation_id": "Organisation",
+                   "status": "Status", "tag": "Tag", "gift": "Gifts", "sector": "Sector",
+                   "page": "Page", "per_page": "Listings per page", "cursor": "Page link"}
+
+
 def _load_args(schema) -> dict:
-    """Query arguments through `schema`; invalid ones are dropped with a message rather
-    than failing the whole page."""
+    """Query arguments through `schema`; invalid ones are dropped with a message naming
+    each one and why, rather than failing the whole page."""
     raw = {key: value for key, value in request.args.items() if value != ""}
     raw.setdefault("per_page", str(_page_size()))
     try:
         return schema.load(raw)
     except ValidationError as exc:
-        bad = sorted(exc.messages) if isinstance(exc.messages, dict) else []
-        flash(f"Ignored invalid filter(s): {', '.join(bad)}.", "error")
-        return schema.load({key: value for key, value in raw.items() if key not in bad})
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        reasons = []
+        for key in sorted(messages):
+            problem = messages[key]
+            problem = problem[0] if isinstance(problem, list) and problem else problem
+            reasons.append(f"{ARGUMENT_LABELS.get(key, key)} ({str(problem).rstrip('.')})")
+        flash(f"Not applied: {'; '.join(reasons)}.", "error")
+        return schema.load({key: value for key, value in raw.items() if key not in messages})
 
 
 def _invalid(template: str, status: int = 422, **context):

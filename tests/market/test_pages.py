@@ -309,7 +309,7 @@ def test_browse_filters_and_paging(client, market, as_role, make_listing):
     assert "Bulk offer 00" in second and "Bulk offer 24" not in second
     ignored = client.get("/market?page=zero&kind=need")
     assert ignored.status_code == 200
-    assert "Ignored invalid filter(s): page" in ignored.get_data(as_text=True)
+    assert "Not applied: Page (Not a valid integer)." in ignored.get_data(as_text=True)
 
 
 def test_listings_past_their_end_read_as_expired_without_a_write(client, market, as_role,

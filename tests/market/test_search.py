@@ -175,7 +175,8 @@ def test_long_search_text_on_the_page_is_ignored_with_a_message(client, market, 
     as_role("member")
     response = client.get("/market", query_string={"q": "x" * 10_000})
     assert response.status_code == 200
-    assert "Ignored invalid filter(s): q" in response.get_data(as_text=True)
+    assert "Not applied: Search (Longer than maximum length 200)." in \
+        response.get_data(as_text=True)
 
 
 # --- cursor pages --------------------------------------------------------------------------
