@@ -72,8 +72,10 @@ def _load_args(schema) -> dict:
         reasons = []
         for key in sorted(messages):
             problem = messages[key]
-            problem = problem[0] if isinstance(problem, list) and problem else problem
-            reasons.append(f"{ARGUMENT_LABELS.get(key, key)} ({str(problem).rstrip('.')})")
+            problem = str(problem[0] if isinstance(problem, list) and problem else problem)
+            if problem.startswith("Must be one of"):  # marshmallow's OneOf lists raw codes
+                problem = "not one of the choices offered"
+            reasons.append(f"{ARGUMENT_LABELS.get(key, key)} ({problem.rstrip('.')})")
         flash(f"Not applied: {'; '.join(reasons)}.", "error")
         return schema.load({key: value for key, value in raw.items() if key not in messages})
 

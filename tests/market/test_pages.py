@@ -310,6 +310,10 @@ def test_browse_filters_and_paging(client, market, as_role, make_listing):
     ignored = client.get("/market?page=zero&kind=need")
     assert ignored.status_code == 200
     assert "Not applied: Page (Not a valid integer)." in ignored.get_data(as_text=True)
+    sector = client.get("/organisations?sector=moon")
+    assert sector.status_code == 200
+    assert "Not applied: Sector (not one of the choices offered)." in \
+        sector.get_data(as_text=True)
 
 
 def test_listings_past_their_end_read_as_expired_without_a_write(client, market, as_role,
