@@ -141,8 +141,7 @@ def shared_answers(max_age: float) -> SharedAnswers | None:
 def _database_identity() -> str | None:
     """What tells this database from any other: on PostgreSQL its address and oid (a
     database dropped and created again gets a new one), on SQLite the file and its inode."""
-    engine = db.engine
-    url = engine.url
+    url = db.engine.url
     if url.get_backend_name() == "postgresql":
         oid = db.session.execute(db.text(
             "SELECT oid FROM pg_database WHERE datname = current_database()")).scalar_one()

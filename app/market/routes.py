@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 
 from app.auth import policy
 from app.auth.decorators import permission_required
@@ -69,15 +69,21 @@ def _load_args(schema) -> dict:
         return schema.load(raw)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {}
-        reasons = []
-        for key in sorted(messages):
-            problem = messages[key]
-            problem = str(problem[0] if isinstance(problem, list) and problem else problem)
-            if problem.startswith("Must be one of"):  # marshmallow's OneOf lists raw codes
-                problem = "not one of the choices offered"
-            reasons.append(f"{ARGUMENT_LABELS.get(key, key)} ({problem.rstrip('.')})")
+        reasons = [f"{ARGUMENT_LABELS.get(key, key)} ({_reason(schema, key, messages[key])})"
+                   for key in sorted(messages)]
         flash(f"Not applied: {'; '.join(reasons)}.", "error")
         return schema.load({key: value for key, value in raw.items() if key not in messages})
+
+
+def _reason(schema, key: str, problem) -> str:
+    """Why an argument was refused, in words: a choice validator's message lists the raw
+    codes, which mean nothing on a page."""
+    text = str(problem[0] if isinstance(problem, list) and problem else problem)
+    field = schema.fields.get(key)
+    choices = [v for v in getattr(field, "validators", ()) if isinstance(v, validate.OneOf)]
+    if any(v.choices_text in text for v in choices):
+        return "not one of the choices offered"
+    return text.rstrip(".")
 
 
 def _invalid(template: str, status: int = 422, **context):
