@@ -126,8 +126,9 @@ def list_listings(args: dict):
     first when `q` is given, otherwise the newest first.
 
     Paging: follow `links.next` / `links.prev` (an opaque cursor; every page costs the
-    same). `total` is exact when `total_exact` is true (up to 1,000 matches, or on SQLite);
-    above that it is the database's estimate ("about N") and `pages` is null. `page`
+    same). `total` is exact when `total_exact` is true (up to 1,000 matches, on SQLite, or
+    when the first page holds every match); above that, or when PostgreSQL expects more, it
+    is the database's estimate ("about N") and `pages` is null. `page`
     still works for the first pages (it is null on pages reached by cursor).
 
     `q` syntax: words must all appear (stemmed, so "nurses" finds "nurse"); `"a phrase"`;

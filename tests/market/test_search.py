@@ -129,10 +129,11 @@ def test_misspellings_are_looked_for_only_when_a_page_is_empty(client, market, m
     # Different words each time so that no answer comes from the read cache.
     matching = statements("/api/v1/listings?q=meeting", headers=headers)
     misspelt = statements("/api/v1/listings?q=meetng", headers=headers)
-    assert misspelt == matching + 2  # the question, then the page for misspelt words
+    # The question, then the page for misspelt words with its planner estimate.
+    assert misspelt == matching + 3
     # The page reads its user and the market's version once per transaction: warm up.
     assert client.get("/market?q=warm").status_code == 200
-    assert statements("/market?q=clinic") + 2 == statements("/market?q=clinc")
+    assert statements("/market?q=clinic") + 3 == statements("/market?q=clinc")
 
 
 def test_parse_keeps_only_words():
@@ -279,12 +280,38 @@ def test_estimated_totals_are_kept_per_query_and_parameters(client, market, make
     monkeypatch.setattr(paging, "EXACT_COUNT_LIMIT", 2)
     monkeypatch.setattr(paging, "_ESTIMATES", {})
     headers = api_headers(market["member"])
-    for path in ("/api/v1/listings?kind=offer", "/api/v1/listings?kind=need",
-                 "/api/v1/listings?kind=offer"):
+    # Two per page: a first page holding every match would be counted exactly.
+    for path in ("/api/v1/listings?kind=offer&per_page=2",
+                 "/api/v1/listings?kind=need&per_page=2",
+                 "/api/v1/listings?kind=offer&per_page=2"):
         body = client.get(path, headers=headers).get_json()
         assert body["total_exact"] is False and body["pages"] is None
         assert body["total"] >= 3
     assert len(paging._ESTIMATES) == 2
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the planner's estimate is PostgreSQL's")
+@pytest.mark.parametrize("path", ["/api/v1/listings?kind=offer&per_page=2",
+                                  "/api/v1/listings?q=counted&per_page=2"])
+def test_a_large_estimate_skips_the_count(client, market, make_listing, api_headers,
+                                          monkeypatch, path):
+    """Where the planner expects more rows than the exact-count bound, no row is counted:
+    the total is the estimate. A first page that holds every match is exact anyway."""
+    from app.core import paging
+    from tests.statements import recorded
+
+    for n in range(3):
+        make_listing(market["own_org"], title=f"Counted offer {n}")
+    headers = api_headers(market["member"])
+    client.get("/api/v1/listings?per_page=7", headers=headers)  # the token's first use
+    monkeypatch.setattr(paging, "_planner_estimate", lambda statement: 50_000)
+    seen, response = recorded(lambda: client.get(path, headers=headers))
+    body = response.get_json()
+    assert (body["total"], body["total_exact"], body["pages"]) == (50_000, False, None)
+    assert len(body["items"]) == 2 and body["links"]["next"]
+    assert not [s for s in seen if "count(" in s.lower()], seen
+    whole = client.get(path.replace("per_page=2", "per_page=50"), headers=headers).get_json()
+    assert whole["total_exact"] is True and whole["total"] == len(whole["items"]) >= 3
 
 
 @pytest.mark.skipif(not is_postgres(), reason="a PostgreSQL planner setting")
