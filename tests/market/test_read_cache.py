@@ -157,6 +157,30 @@ def test_the_market_page_sees_changes(client, market, as_role):
     assert "Spare consulting room" in page and "Spare clinic room" not in page
 
 
+def test_the_market_pages_currency_menus_are_kept_until_a_currency_changes(
+        client, market, as_role, api_as):
+    """The currency and category menus are read once per version and kept across posts;
+    a renamed currency or a new category shows at the next page."""
+    poster = api_as("other_member")
+    as_role("member")
+
+    def currency_reads() -> tuple[str, int]:
+        seen, response = recorded(lambda: client.get("/market"))
+        return (response.get_data(as_text=True),
+                len([s for s in seen if "FROM currencies ORDER BY" in " ".join(s.split())]))
+
+    first, reads = currency_reads()
+    assert reads == 1 and '<option value="premises"' in first
+    assert currency_reads()[1] == 0
+    _post(client, poster)
+    assert currency_reads()[1] == 0  # kept across a new listing
+    market["premises"].name = "Rooms and halls"
+    market["premises"].categories = [*(market["premises"].categories or []), "Sports hall"]
+    db.session.commit()
+    renamed, reads = currency_reads()
+    assert reads == 1 and "Rooms and halls" in renamed and "Sports hall" in renamed
+
+
 def test_the_market_page_keeps_its_rendered_rows_until_a_listing_changes(
         client, market, as_role, api_as):
     """The table of a page's listings is rendered once per version and kept across posts
