@@ -473,9 +473,14 @@ def during_run(port: int, make, clients: int, seconds: float, blocks: int) -> di
     and the solver stopped (SIGSTOP: it uses no CPU, as if there were no run), in the
     order idle-run, run-idle, … so that a steady drift falls on both sides alike. The
     latencies of each side are pooled."""
-    pids = solver_processes()
-    if not pids:
-        raise SystemExit("the run's solving process was not found")
+    # The run says "solving" as its job starts the engine's process: give it time to appear.
+    for _ in range(100):
+        pids = solver_processes()
+        if pids:
+            break
+        time.sleep(0.1)
+    else:
+        raise SystemExit("the run's solving process was not found within 10 s")
     block = seconds / blocks
     asyncio.run(load(port, make, clients, 10))  # unmeasured: the run has just started
     pooled = {"paused": [], "solving": []}
