@@ -119,8 +119,9 @@ def _count_all(statement) -> int:
 
 def _count_subquery(statement):
     """count_rows' query as a scalar subquery (also carried along with a page): exact on
-    SQLite; on PostgreSQL bounded, or not run at all when the planner expects far more rows
-    (then it is the constant bound + 1, which `_bounded_result` answers with the estimate)."""
+    SQLite; on PostgreSQL bounded, or not run at all when the planner expects more rows than
+    the bound (then it is the constant bound + 1, which `_bounded_result` answers with the
+    estimate)."""
     plain = statement.order_by(None).options()
     if db.session.get_bind().dialect.name == "postgresql":
         if _planner_estimate(plain) >= SKIP_COUNT_ESTIMATE:
