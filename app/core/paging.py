@@ -24,7 +24,7 @@ from math import ceil
 from marshmallow import Schema, fields, validate
 from sqlalchemy import literal, tuple_
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.core.limits import MAX_PAGE, MAX_PER_PAGE
@@ -84,14 +84,15 @@ def _page_with_bounded_count(statement, page: int, per_page: int, clamp: bool) -
     At 50,000 listings a broad ranked search's `/market` miss took 51–57 ms against
     60–70 ms (in-process, fastest of 9, two alternating runs). Counted apart only when a
     page past the first comes back empty: beyond the last page (then clamped), or empty."""
-    counted = statement.add_columns(_count_subquery(statement))
+    count = _bounded_count(statement)
+    counted = statement.add_columns(count.column)
     rows = db.session.execute(
         counted.limit(per_page).offset((page - 1) * per_page)).all() if per_page else []
     if rows:
         if page == 1 and len(rows) < per_page:
             total, exact = len(rows), True  # the one page there is
         else:
-            total, exact = _bounded_result(statement, rows[0][1])
+            total, exact = count.result(statement, rows[0][1])
         return Page([row[0] for row in rows], page, per_page, total, exact)
     if page == 1 and per_page:
         return Page([], 1, per_page, 0, True)  # an empty first page: nothing matches
@@ -107,8 +108,8 @@ def _page_with_bounded_count(statement, page: int, per_page: int, clamp: bool) -
 def count_rows(statement) -> tuple[int, bool]:
     """(count, exact): exact when at most EXACT_COUNT_LIMIT rows match (a bounded scan) or on
     SQLite (the embedded, small default); otherwise PostgreSQL's planner estimate."""
-    bounded = db.session.execute(db.select(_count_subquery(statement))).scalar_one()
-    return _bounded_result(statement, bounded)
+    count = _bounded_count(statement)
+    return count.result(statement, db.session.execute(db.select(count.column)).scalar_one())
 
 
 def _count_all(statement) -> int:
@@ -117,24 +118,35 @@ def _count_all(statement) -> int:
     ).scalar_one()
 
 
-def _count_subquery(statement):
-    """count_rows' query as a scalar subquery (also carried along with a page): exact on
-    SQLite; on PostgreSQL bounded, or not run at all when the planner expects more rows than
-    the bound (then it is the constant bound + 1, which `_bounded_result` answers with the
-    estimate)."""
+@dataclass(frozen=True)
+class _BoundedCount:
+    """count_rows' query as a column (a scalar subquery, also carried along with a page):
+    exact on SQLite; on PostgreSQL bounded, or not run at all when the planner expects more
+    rows than the bound (then `column` is the constant bound + 1 and `estimate` that
+    expectation, which answers the count)."""
+
+    column: ColumnElement
+    estimate: int | None = None
+
+    def result(self, statement, bounded: int) -> tuple[int, bool]:
+        """(count, exact) from what `column` gave: past the bound, PostgreSQL's estimate."""
+        if db.session.get_bind().dialect.name != "postgresql" or bounded <= EXACT_COUNT_LIMIT:
+            return bounded, True
+        estimate = self.estimate
+        if estimate is None:
+            estimate = _planner_estimate(statement.order_by(None))
+        return max(estimate, bounded), False
+
+
+def _bounded_count(statement) -> _BoundedCount:
     plain = statement.order_by(None).options()
     if db.session.get_bind().dialect.name == "postgresql":
-        if _planner_estimate(plain) >= SKIP_COUNT_ESTIMATE:
-            return literal(EXACT_COUNT_LIMIT + 1).label(None)
+        estimate = _planner_estimate(plain)
+        if estimate >= SKIP_COUNT_ESTIMATE:
+            return _BoundedCount(literal(EXACT_COUNT_LIMIT + 1).label(None), estimate)
         plain = plain.limit(EXACT_COUNT_LIMIT + 1)
-    return db.select(db.func.count()).select_from(plain.subquery()).scalar_subquery()
-
-
-def _bounded_result(statement, bounded: int) -> tuple[int, bool]:
-    """(count, exact) from a bounded count: past the bound, PostgreSQL's estimate."""
-    if db.session.get_bind().dialect.name != "postgresql" or bounded <= EXACT_COUNT_LIMIT:
-        return bounded, True
-    return max(_planner_estimate(statement.order_by(None)), bounded), False
+    return _BoundedCount(
+        db.select(db.func.count()).select_from(plain.subquery()).scalar_subquery())
 
 
 _ESTIMATES: dict[tuple, tuple[float, int]] = {}
@@ -252,8 +264,8 @@ def keyset_page(statement, keys: list, per_page: int, *, cursor: str | None = No
     OFFSET, for the first pages). Raises BadCursor."""
     # The bounded count rides along as an uncorrelated subquery (computed once): one
     # round trip for the page and its count.
-    counted = _count_subquery(statement)
-    selected = statement.add_columns(counted.label("bounded_total"), *keys)
+    count = _bounded_count(statement)
+    selected = statement.add_columns(count.column.label("bounded_total"), *keys)
     direction = "n"
     if cursor:
         values, direction = decode_cursor(cursor, len(keys))
@@ -272,7 +284,7 @@ def keyset_page(statement, keys: list, per_page: int, *, cursor: str | None = No
     if rows and not cursor and page == 1 and len(rows) <= per_page:
         total, exact = len(rows), True  # the one page there is
     elif rows:
-        total, exact = _bounded_result(statement, rows[0][1])
+        total, exact = count.result(statement, rows[0][1])
     elif not cursor and page == 1:
         total, exact = 0, True  # the first page is empty: nothing matches
     else:
