@@ -111,13 +111,15 @@ logger_class = JsonLogger
 
 
 def post_worker_init(worker) -> None:
-    """Warm each worker up before it takes requests (app/web/warmup.py). Imported here, in
-    the worker, so the master still never holds the app's modules. `worker.wsgi` is the
-    app, or a dispatcher whose default `app` it is (bench/web_wsgi.py)."""
+    """Warm each worker up before it takes requests, then keep the garbage collector out
+    of their way (app/web/warmup.py). Imported here, in the worker, so the master still
+    never holds the app's modules. `worker.wsgi` is the app, or a dispatcher whose default
+    `app` it is (bench/web_wsgi.py)."""
     from flask import Flask
 
-    from app.web.warmup import warm_up
+    from app.web.warmup import settle_garbage_collection, warm_up
 
     app = getattr(worker.wsgi, "app", worker.wsgi)
     if isinstance(app, Flask):
         warm_up(app)
+        settle_garbage_collection()

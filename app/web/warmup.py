@@ -10,10 +10,20 @@ visitors paid that. gunicorn calls `warm_up` in each worker once it has loaded t
 The reads go through the same services as the pages (and fill the same cached answers, which
 are correct answers). Nothing is written. A failure (the database not up yet) is logged and
 the worker starts anyway: warming is an optimisation, never a condition.
+
+Then `settle_garbage_collection` keeps Python's cycle collector out of requests' way. With
+its defaults, a full collection ran every ~300 requests of the benchmark's mixed browse and
+walked every object the worker holds (185,000 after start-up: modules, mappers, compiled
+queries and templates): 80–155 ms each, a request that took 10 ms then took 160. Freezing
+what start-up made (`gc.freeze`: never collected, never walked again) and collecting the
+youngest generation every 10,000 allocations instead of 700 (request objects die by
+reference counting long before; the cycles they leave are few) took the collector's time in
+1,500 requests of that mix from 597 ms (longest pause 156 ms) to 124 ms (longest 17 ms).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -23,6 +33,9 @@ from app.extensions import db
 from app.market import browse
 
 log = logging.getLogger(__name__)
+
+#: gc.set_threshold for web workers (Python's default is 700, 10, 10): see the docstring.
+GC_THRESHOLDS = (10_000, 10, 10)
 
 
 def warm_up(app: Flask) -> dict:
@@ -52,3 +65,15 @@ def warm_up(app: Flask) -> dict:
     log.info("Worker warmed up: %(templates)d templates, %(reads)d reads in %(seconds)s s",
              done)
     return done
+
+
+def settle_garbage_collection() -> int:
+    """Freeze every object alive now and collect young objects less often (see the module
+    docstring); for a worker that has warmed up. Returns how many objects were frozen."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    frozen = gc.get_freeze_count()
+    log.info("Garbage collection settled: %d objects frozen, thresholds %s", frozen,
+             GC_THRESHOLDS)
+    return frozen

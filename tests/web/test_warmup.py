@@ -1,8 +1,10 @@
 """A web worker does its first-time work before its first request (app/web/warmup.py),
-through gunicorn's `post_worker_init` hook; a database that is not up never stops it."""
+through gunicorn's `post_worker_init` hook, and then settles the garbage collector; a
+database that is not up never stops it."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import runpy
@@ -22,11 +24,27 @@ from app import create_app
 from app.core import read_cache
 from app.market import browse
 from app.market.browse import MARKET
-from app.web.warmup import warm_up
+from app.web.warmup import GC_THRESHOLDS, settle_garbage_collection, warm_up
 from config import TestingConfig
 from tests.conftest import is_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    """A port nobody listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def restored_garbage_collection():
+    """The test process's collector as it was: settling it freezes every object alive."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_warm_up_compiles_the_templates_and_runs_the_market_reads(app, make_listing):
@@ -44,9 +62,7 @@ def test_warm_up_compiles_the_templates_and_runs_the_market_reads(app, make_list
 
 
 def test_a_database_that_is_not_up_does_not_stop_the_worker(caplog):
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=(
         f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing?connect_timeout=2"))
     with caplog.at_level(logging.WARNING, logger="app.web.warmup"):
@@ -55,13 +71,28 @@ def test_a_database_that_is_not_up_does_not_stop_the_worker(caplog):
     assert "Warming up the market's reads failed" in caplog.text
 
 
-def test_the_gunicorn_hook_warms_a_flask_app_or_a_dispatchers_default_app(app, caplog):
+def test_the_gunicorn_hook_warms_a_flask_app_or_a_dispatchers_default_app(
+        app, caplog, restored_garbage_collection):
     hook = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"]
     with caplog.at_level(logging.INFO, logger="app.web.warmup"):
         hook(SimpleNamespace(wsgi=app))
         hook(SimpleNamespace(wsgi=DispatcherMiddleware(app, {})))
         hook(SimpleNamespace(wsgi=lambda environ, start_response: []))  # not Flask: left
     assert caplog.text.count("Worker warmed up") == 2
+    assert caplog.text.count("Garbage collection settled") == 2
+
+
+def test_settling_freezes_what_is_alive_and_collects_young_objects_less_often(
+        restored_garbage_collection):
+    gc.unfreeze()
+    kept_alive = [[n] for n in range(1000)]  # tracked objects made before settling
+    frozen = settle_garbage_collection()
+    assert frozen == gc.get_freeze_count() > len(kept_alive)
+    assert gc.get_threshold() == GC_THRESHOLDS
+    # Frozen objects are no longer in any generation the collector walks.
+    assert not any(obj is kept_alive for obj in gc.get_objects())
+    made_after = [0]
+    assert any(obj is made_after for obj in gc.get_objects())
 
 
 @pytest.mark.skipif(is_postgres(), reason="one run is enough: it serves a SQLite copy")
@@ -70,9 +101,7 @@ def test_gunicorn_workers_warm_up_before_serving(_schema, tmp_path):
     pytest.importorskip("gunicorn")
     database = tmp_path / "served.db"
     shutil.copyfile(_schema, database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("SECRET_KEY", "DATABASE_URL", "APP_ENV", "FLASK_APP")}
     environment.update(DATABASE_URL=f"sqlite:///{database}", REDIS_URL="",
@@ -94,4 +123,5 @@ def test_gunicorn_workers_warm_up_before_serving(_schema, tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "Worker warmed up" in output, output[-2000:]
+    assert "Garbage collection settled" in output
     assert "reads failed" not in output
