@@ -8,11 +8,13 @@ created (listings, proposals and the ledger refer to it).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from app.auth import admin_log, policy
 from app.auth.models import AdminActionKind, User
+from app.core import read_cache
 from app.core.errors import NotFound
 from app.core.limits import (
     MAX_CATEGORIES,
@@ -32,6 +34,7 @@ from app.core.validation import (
     valid_id,
 )
 from app.extensions import db
+from app.market.browse import MARKET
 from app.market.models import Currency
 
 CURRENCY_CODE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -158,6 +161,26 @@ def update_currency(actor: User | None, currency: Currency, data: dict) -> Curre
                      after=admin_log.snapshot(currency, CURRENCY_FIELDS))
     return currency
 
+
+
+@dataclass(frozen=True)
+class CurrencyOption:
+    code: str
+    name: str
+
+
+def market_menus() -> tuple[tuple[CurrencyOption, ...], list[str]]:
+    """The currency and category menus of the market's filters, kept under the market's
+    version (`app.core.read_cache`; new listings leave them as they are): reading the
+    currencies was a statement on every page (1.2 ms of a 15 ms page)."""
+
+    def read() -> tuple[tuple[CurrencyOption, ...], list[str]]:
+        currencies = list_currencies()
+        return (tuple(CurrencyOption(c.code, c.name) for c in currencies),
+                categories_in_use(currencies))
+
+    return read_cache.remember(MARKET, ("currency menus",), read,
+                               survives_additions=read_cache.unaffected_by_additions)
 
 
 def categories_in_use(currencies: list[Currency] | None = None) -> list[str]:

@@ -114,32 +114,12 @@ def browse():
     page = market_browse.market_page_ids(filters, args["page"], args["per_page"])
     organisation_options, area_options = organisation_rules.market_menus(
         filters.organisation_id, filters.area)
-    currencies, categories = _currency_menus()
+    currencies, categories = currency_rules.market_menus()
     return render_template(
         "market/browse.html", page=page, listing_rows=_listing_rows(page.items),
         filters=filters, args=filters.as_args(),
         currencies=currencies, organisation_options=organisation_options,
         area_options=area_options, categories=categories)
-
-
-@dataclass(frozen=True)
-class _CurrencyOption:
-    code: str
-    name: str
-
-
-def _currency_menus() -> tuple[tuple[_CurrencyOption, ...], list[str]]:
-    """The currency and category menus of the market's filters, kept under the market's
-    version (`app.core.read_cache`; new listings leave them as they are): reading the
-    currencies was a statement on every page (1.2 ms of a 15 ms page)."""
-
-    def read() -> tuple[tuple[_CurrencyOption, ...], list[str]]:
-        currencies = currency_rules.list_currencies()
-        return (tuple(_CurrencyOption(c.code, c.name) for c in currencies),
-                currency_rules.categories_in_use(currencies))
-
-    return read_cache.remember(market_browse.MARKET, ("currency menus",), read,
-                               survives_additions=read_cache.unaffected_by_additions)
 
 
 def _listing_rows(ids: list[int]) -> Markup | None:
