@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
 from datetime import date
 
 import pytest
@@ -32,6 +33,14 @@ _DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
 
 def is_postgres() -> bool:
     return bool(TEST_DATABASE_URL) and TEST_DATABASE_URL.startswith("postgres")
+
+
+def free_port() -> int:
+    """A local port nothing listens on (now): for a server a test starts, or one that
+    must refuse connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ when Redis is down."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from datetime import date
 from enum import Enum
@@ -18,6 +17,7 @@ from app.core import read_cache
 from app.core import shared_answers as shared
 from app.extensions import db
 from config import TestingConfig
+from tests.conftest import free_port
 from tests.statements import recorded
 
 LIST = "/api/v1/listings?per_page=50&q=nurse"
@@ -100,9 +100,7 @@ def test_the_signed_in_user_is_not_shared(app, other, market, api_as):
 
 
 def test_with_redis_down_answers_are_kept_per_process(app, market, api_as, prefix, caplog):
-    with socket.socket() as closed:  # a port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nothing listens there
     _share(app, f"redis://127.0.0.1:{port}/0", prefix)
     headers = api_as("member")
     db.session.commit()

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from app.notifications import outbox
+from tests.conftest import free_port
 from tests.jobs.conftest import queued_app, redis_url, work  # noqa: F401
 from tests.proposals.helpers import cycle_fixture, market_fixture, propose_fixture  # noqa: F401
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

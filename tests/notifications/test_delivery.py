@@ -62,7 +62,7 @@ def test_gives_up_after_the_last_attempt(app, market, cycle, smtp, deliver):
 
 
 def test_an_unreachable_server_is_a_retry_too(mailed_app, market, cycle, smtp):
-    from tests.notifications.conftest import free_port
+    from tests.conftest import free_port
 
     mailed_app.extensions["mailman"].port = free_port()  # nothing listens there
     services.approve(market.coordinator, cycle.id)

@@ -13,16 +13,11 @@ from app import create_app
 from app.extensions import db
 from app.web.observability import JsonFormatter
 from config import TestingConfig
+from tests.conftest import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Nothing listens on the discard port: connections are refused at once.
 UNREACHABLE_DATABASE = "postgresql+psycopg://app@127.0.0.1:9/nowhere?connect_timeout=2"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _redis_up() -> bool:
@@ -87,7 +82,7 @@ def test_readyz_checks_redis_when_configured(app, client):
 
 
 def test_readyz_is_503_when_redis_is_unreachable(app, client):
-    app.config["REDIS_URL"] = f"redis://127.0.0.1:{_free_port()}/0"
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/readyz")
     assert response.status_code == 503
     checks = response.get_json()["checks"]

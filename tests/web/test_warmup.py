@@ -9,7 +9,6 @@ import logging
 import os
 import runpy
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,9 @@ from app.market import browse
 from app.market.browse import MARKET
 from app.web.warmup import GC_THRESHOLDS, settle_garbage_collection, warm_up
 from config import TestingConfig
-from tests.conftest import is_postgres
+from tests.conftest import free_port, is_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    """A port nobody listens on (now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def test_warm_up_compiles_the_templates_and_runs_the_market_reads(app, make_list
 
 
 def test_a_database_that_is_not_up_does_not_stop_the_worker(caplog):
-    port = _free_port()
+    port = free_port()
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=(
         f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing?connect_timeout=2"))
     with caplog.at_level(logging.WARNING, logger="app.web.warmup"):
@@ -101,7 +93,7 @@ def test_gunicorn_workers_warm_up_before_serving(_schema, tmp_path):
     pytest.importorskip("gunicorn")
     database = tmp_path / "served.db"
     shutil.copyfile(_schema, database)
-    port = _free_port()
+    port = free_port()
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("SECRET_KEY", "DATABASE_URL", "APP_ENV", "FLASK_APP")}
     environment.update(DATABASE_URL=f"sqlite:///{database}", REDIS_URL="",
